@@ -1,0 +1,47 @@
+# Two commands do all set-up on a fresh machine with Python 3.11+:
+#   make demo   creates .venv, installs oneshop, runs the demo on the embedded sandboxes
+#   make test   installs the test dependencies, runs ruff, mypy --strict and pytest
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SEEDS ?= 50
+
+.PHONY: demo test lint typecheck pytest sim bench install clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "oneshop needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/oneshop demo
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src connectors tests bench
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy src connectors
+
+pytest: $(VENV)/.installed-test
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+sim: $(VENV)/.installed-test
+	$(BIN)/python -m oneshop.sim --seeds $(SEEDS)
+
+bench: $(VENV)/.installed-test
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,60 @@
+"""API economy, counted at the sandboxes: requests per idle cycle per channel (target 1)
+and writes per single-SKU sale per other channel (target 1).
+
+    .venv/bin/python bench/api_economy.py [--skus 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from oneshop import logs
+from oneshop.clock import VirtualClock
+from oneshop.sandboxshop import KINDS, SandboxShop
+from oneshop.service import Runner
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--skus", type=int, default=200)
+    args = ap.parse_args()
+    logs.configure(level="warning")
+    clock = VirtualClock()
+    with tempfile.TemporaryDirectory() as tmp:
+        shop = SandboxShop(state_dir=Path(tmp), clock=clock.now)
+        ids = [shop.seed(f"E{i:05d}", 5) for i in range(args.skus)]
+        shop.prepare_ledger()
+        app = shop.build_app(clock=clock.now, sleep=clock.sleep)
+        runner = Runner(app)
+        for kind in KINDS:
+            assert runner.reconcile(kind, link=True)
+        for kind in KINDS:  # warm: first polls settle cursors
+            assert runner.poll(kind)
+            clock.advance(60)
+        requests = {k: s.requests for k, s in shop.sandboxes.items()}
+        for kind in KINDS:
+            clock.advance(60)
+            assert runner.poll(kind)
+        idle = {k: shop.sandboxes[k].requests - requests[k] for k in KINDS}
+        print(f"idle cycle, {args.skus} SKUs bound on 3 channels: requests per channel "
+              + ", ".join(f"{k} {v}" for k, v in idle.items()) + " (target 1 each)")
+        for seller in KINDS:
+            writes = {k: s.writes for k, s in shop.sandboxes.items()}
+            reqs = {k: s.requests for k, s in shop.sandboxes.items()}
+            target = ids[KINDS.index(seller)]
+            shop.sandboxes[seller].sell(target[seller], 1)
+            clock.advance(60)
+            assert runner.poll(seller)
+            others = [k for k in KINDS if k != seller]
+            print(f"one sale on {seller}: writes per other channel "
+                  + ", ".join(f"{k} {shop.sandboxes[k].writes - writes[k]}" for k in others)
+                  + " (target 1); requests incl. read-backs "
+                  + ", ".join(f"{k} {shop.sandboxes[k].requests - reqs[k]}" for k in others))
+        app.close()
+        shop.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""Ledger ingest: order lines/s through `store.record_orders` vs a raw Core executemany.
+
+    .venv/bin/python bench/ledger_ingest.py [--lines N] [--pg URL]
+
+Records N order lines (one line per order, the worst case for the ledger) in pages of
+250, one transaction per page, every SKU bound to a listing as the sync engine leaves
+them; then inserts the same rows with one SQLAlchemy Core executemany per page into a
+bare table. Prints lines/s for both, the ratio ledger/raw (target ≥ 0.5) and peak RSS.
+SQLite always; PostgreSQL too with --pg or ONESHOP_TEST_DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    create_engine,
+    insert,
+    text,
+)
+from sqlalchemy.engine import make_url
+
+from oneshop.ledger import catalog, store
+from oneshop.ledger.db import make_engine, sessions, transaction
+from oneshop.ledger.schema import upgrade
+from oneshop.values import Listing, Order, OrderLine
+
+PAGE = 250
+SKUS = 1000
+ACCOUNT = "shop"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+raw_meta = MetaData()
+raw_lines = Table(
+    "bench_raw_lines", raw_meta,
+    Column("id", Integer, primary_key=True),
+    Column("account", String(100)), Column("order_external_id", String(255)),
+    Column("line_external_id", String(255)), Column("sku", String(255)),
+    Column("listing_external_id", String(255)), Column("quantity", Integer),
+    Column("unit_price", Numeric(14, 4)), Column("currency", String(3)),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+
+def pages(lines: int) -> Iterator[list[Order]]:
+    """Pages of one-line orders, generated as needed so memory stays flat."""
+    for start in range(0, lines, PAGE):
+        page = []
+        for n in range(start, min(start + PAGE, lines)):
+            at = T0 + timedelta(seconds=n)
+            sku = n % SKUS
+            page.append(Order(
+                external_id=str(10_000_000 + n), status="open", currency="EUR",
+                total=Decimal("12.50"), created_at=at, updated_at=at,
+                lines=(OrderLine(external_id=str(n), sku=f"SKU-{sku:05d}",
+                                 listing_external_id=f"L{sku}", quantity=1 + n % 3,
+                                 unit_price=Decimal("12.50")),)))
+        yield page
+
+
+def raw_rows(page: list[Order]) -> list[dict[str, Any]]:
+    return [{"account": ACCOUNT, "order_external_id": o.external_id,
+             "line_external_id": ln.external_id, "sku": ln.sku,
+             "listing_external_id": ln.listing_external_id, "quantity": ln.quantity,
+             "unit_price": ln.unit_price, "currency": o.currency, "created_at": o.created_at}
+            for o in page for ln in o.lines]
+
+
+def prepare(engine: Engine) -> None:
+    """Migrate, create the bare table, and bind every SKU to a listing with stock."""
+    upgrade(engine)
+    raw_meta.create_all(engine)
+    factory = sessions(engine)
+    with transaction(factory) as s:
+        catalog.upsert_listings(s, ACCOUNT, [
+            Listing(external_id=f"L{i}", sku=f"SKU-{i:05d}", title=f"item {i}", quantity=10**6)
+            for i in range(SKUS)], T0)
+        linked = catalog.auto_link(s, ACCOUNT, T0)
+        assert len(linked.linked) == SKUS
+    if engine.dialect.name == "postgresql":
+        # As autovacuum would soon after the catalog scan: planner statistics for the
+        # freshly filled bindings/skus tables (without them it scans instead of probing).
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE bindings, skus")
+
+
+def timed(run: Callable[[list[Order]], None], lines: int) -> float:
+    done, start = 0, time.perf_counter()
+    for page in pages(lines):
+        run(page)
+        done += len(page)
+    return done / (time.perf_counter() - start)
+
+
+def bench(url: str, lines: int) -> float:
+    engine = make_engine(url)
+    prepare(engine)
+    factory = sessions(engine)
+
+    def raw(page: list[Order]) -> None:
+        with engine.begin() as conn:
+            conn.execute(insert(raw_lines), raw_rows(page))
+
+    def ledger(page: list[Order]) -> None:
+        with transaction(factory) as s:
+            store.record_orders(s, ACCOUNT, page)
+
+    raw_rate = timed(raw, lines)
+    ledger_rate = timed(ledger, lines)
+    with factory() as s:
+        assert store.recount(s) == {}, "cached on_hand differs from the movements"
+    engine.dispose()
+    ratio = ledger_rate / raw_rate
+    name = make_url(url).get_backend_name()
+    print(f"{name:10s} lines={lines:,}  raw={raw_rate:,.0f} lines/s  "
+          f"ledger={ledger_rate:,.0f} lines/s  ratio={ratio:.2f} "
+          f"({'ok' if ratio >= 0.5 else 'BELOW'} target 0.5)", flush=True)
+    return ratio
+
+
+def pg_database(admin_url: str) -> Iterator[str]:
+    name = f"oneshop_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--pg", default=os.environ.get("ONESHOP_TEST_DATABASE_URL"),
+                        help="a PostgreSQL URL (a scratch database is created under it)")
+    args = parser.parse_args()
+    ratios = []
+    with tempfile.TemporaryDirectory() as tmp:
+        ratios.append(bench(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args.lines))
+    if args.pg:
+        for url in pg_database(args.pg):
+            ratios.append(bench(url, args.lines))
+    else:
+        print("postgresql skipped (no --pg and no ONESHOP_TEST_DATABASE_URL)")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak_mb:,.0f} MiB")
+    return 0 if min(ratios) >= 0.5 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

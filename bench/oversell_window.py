@@ -1,0 +1,101 @@
+"""Oversell window: from a sale being visible in one sandbox's API to every other channel
+showing the new quantity, with the real `oneshop run` process on loopback.
+
+    .venv/bin/python bench/oversell_window.py [--sales 12] [--poll 2] [--latency-ms 50]
+
+Targets (issue 6): median <= interval + 0.5 s by polling; <= 0.5 s with webhooks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from oneshop.sandboxshop import KINDS, SandboxShop, wait_for
+
+FAST = {"gumroad": {"requests_per_second": 50.0}}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def measure(sales: int, poll_s: float, latency_s: float, webhooks: bool) -> list[float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        shop = SandboxShop(state_dir=Path(tmp) / "state", serve_http=True, latency_s=latency_s,
+                           settings_overrides=FAST)
+        if webhooks:
+            shop.enable_webhooks(f"127.0.0.1:{free_port()}")
+        ids = {f"W{i}": shop.seed(f"W{i}", 50) for i in range(sales)}
+        shop.prepare_ledger()
+        config = Path(tmp) / "oneshop.toml"
+        env = {**os.environ, **shop.write_config(config, poll_seconds=poll_s)}
+        proc = subprocess.Popen([sys.executable, "-m", "oneshop.cli", "--config", str(config),
+                                 "run"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=env)
+        windows: list[float] = []
+        try:
+            first = ids["W0"]
+            wait_for(lambda: all(shop.sandboxes[k].quantity(first[k]) == 50 for k in KINDS)
+                     and _linked(shop, Path(tmp)), timeout_s=60, what="catalog linked")
+            time.sleep(poll_s * 2)
+            for i in range(sales):
+                seller = KINDS[i % 3]
+                listing = ids[f"W{i}"]
+                # Sales land at random moments relative to the poll schedule.
+                time.sleep(poll_s * ((i * 7919) % 13) / 13)
+                shop.sandboxes[seller].sell(listing[seller], 1)
+                sold_at = time.monotonic()
+                others = [k for k in KINDS if k != seller]
+                wait_for(lambda listing=listing, others=others: all(
+                    shop.sandboxes[k].quantity(listing[k]) == 49 for k in others),
+                         timeout_s=poll_s * 10, step_s=0.01,
+                         what=f"sale {i} propagated")
+                windows.append(time.monotonic() - sold_at)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+            shop.close()
+        return windows
+
+
+def _linked(shop: SandboxShop, tmp: Path) -> bool:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(tmp / "state" / "oneshop.sqlite3") as conn:
+            n = conn.execute("select count(*) from bindings where sku_id is not null").fetchone()
+        return bool(n and n[0] >= len(shop.kinds))
+    except sqlite3.Error:
+        return False
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sales", type=int, default=12)
+    ap.add_argument("--poll", type=float, default=2.0)
+    ap.add_argument("--latency-ms", type=float, default=50.0)
+    args = ap.parse_args()
+    for webhooks in (False, True):
+        windows = measure(args.sales, args.poll, args.latency_ms / 1000, webhooks)
+        med = statistics.median(windows)
+        label = "webhooks" if webhooks else "polling "
+        target = 0.5 if webhooks else args.poll + 0.5
+        print(f"{label}: poll {args.poll:g} s, latency {args.latency_ms:g} ms, "
+              f"{len(windows)} sales: median {med:.2f} s, p90 "
+              f"{sorted(windows)[int(len(windows) * 0.9) - 1]:.2f} s, max {max(windows):.2f} s; "
+              f"window/interval {med / args.poll:.2f}; target <= {target:g} s: "
+              f"{'met' if med <= target else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Built-in oneshop connectors; each registers under the `oneshop.connectors` entry-point group."""

@@ -1,0 +1,39 @@
+"""Gumroad (API v2): the connector factory registered under `oneshop.connectors`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from oneshop.protocols import Clock, ConnectorContext
+from oneshop_connectors.gumroad.settings import GumroadSettings
+
+if TYPE_CHECKING:
+    from oneshop_connectors.gumroad.account import GumroadConnector
+    from oneshop_connectors.gumroad.sandbox import GumroadSandbox
+
+__all__ = ["GumroadFactory", "GumroadSettings", "connector"]
+
+
+class GumroadFactory:
+    """Builds Gumroad connectors and sandboxes."""
+
+    kind = "gumroad"
+    settings_model: type[BaseModel] = GumroadSettings
+
+    def build(self, settings: BaseModel, ctx: ConnectorContext) -> GumroadConnector:
+        from oneshop_connectors.gumroad.account import GumroadConnector
+
+        if not isinstance(settings, GumroadSettings):
+            settings = GumroadSettings.model_validate(settings.model_dump())
+        return GumroadConnector(settings, ctx)
+
+    def sandbox(self, *, seed: int = 0, latency_s: float = 0.0,
+                clock: Clock | None = None) -> GumroadSandbox:
+        from oneshop_connectors.gumroad.sandbox import GumroadSandbox
+
+        return GumroadSandbox(seed=seed, latency_s=latency_s, clock=clock)
+
+
+connector = GumroadFactory()

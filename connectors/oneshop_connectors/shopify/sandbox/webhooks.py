@@ -1,0 +1,45 @@
+"""Webhook deliveries the sandbox sends, signed and headed as Shopify's are."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from oneshop_connectors.shopify.sandbox.state import SHOP_DOMAIN
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    topic: str
+    payload: dict[str, Any]
+
+
+def sign(body: bytes, secret: str) -> str:
+    """Base64 HMAC-SHA256 of the raw body keyed by the app's client secret."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def send(url: str, secret: str, delivery: Delivery, *, api_version: str, event_id: str,
+         transport: httpx.BaseTransport | None = None) -> bool:
+    """POST one delivery; failures are swallowed (Shopify retries later, then gives up)."""
+    body = json.dumps(delivery.payload).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": delivery.topic,
+        "X-Shopify-Hmac-Sha256": sign(body, secret),
+        "X-Shopify-Shop-Domain": SHOP_DOMAIN,
+        "X-Shopify-Api-Version": api_version,
+        "X-Shopify-Event-Id": event_id,
+        "X-Shopify-Webhook-Id": event_id,
+    }
+    try:
+        with httpx.Client(timeout=5.0, transport=transport) as client:
+            return client.post(url, content=body, headers=headers).is_success
+    except httpx.HTTPError:
+        return False

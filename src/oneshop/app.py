@@ -1,0 +1,135 @@
+"""The composition root: everything the service needs, built from the config."""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+import httpx
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from oneshop.accounts import AccountRules, Accounts
+from oneshop.config import Config
+from oneshop.engine import SyncEngine
+from oneshop.ledger import models as m
+from oneshop.ledger.db import make_engine, transaction
+from oneshop.ledger.schema import require_current
+from oneshop.ledger.store import ensure_skus
+from oneshop.protocols import Clock, Connector, ConnectorContext, Sleep
+from oneshop.values import TokenPair
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class LedgerTokenStore:
+    """Rotating OAuth tokens in the ledger; each save commits before returning."""
+
+    _thread_locks: ClassVar[dict[str, threading.Lock]] = {}
+
+    def __init__(self, sessions: sessionmaker[Session], account: str, lock_dir: Path) -> None:
+        self.sessions = sessions
+        self.account = account
+        self.lock_path = lock_dir / f"tokens-{account}.lock"
+        self._thread_lock = self._thread_locks.setdefault(account, threading.Lock())
+
+    def load(self) -> TokenPair | None:
+        with self.sessions() as s:
+            row = s.get(m.Credential, self.account)
+            if row is None:
+                return None
+            return TokenPair(access_token=row.access_token, refresh_token=row.refresh_token,
+                             expires_at=row.expires_at)
+
+    def save(self, tokens: TokenPair) -> None:
+        with transaction(self.sessions) as s:
+            row = s.get(m.Credential, self.account)
+            if row is None:
+                row = m.Credential(account=self.account)
+                s.add(row)
+            row.access_token = tokens.access_token
+            row.refresh_token = tokens.refresh_token
+            row.expires_at = tokens.expires_at
+            row.updated_at = utcnow()
+
+    def lock(self) -> AbstractContextManager[None]:
+        return self._locked()
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        # Threads of this process, then other processes on this host (a file lock).
+        with self._thread_lock:
+            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.lock_path, "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass(slots=True, kw_only=True)
+class App:
+    config: Config
+    db: Engine
+    sessions: sessionmaker[Session]
+    accounts: Accounts
+    engine: SyncEngine
+    clock: Clock
+
+    def close(self) -> None:
+        self.accounts.close()
+        self.db.dispose()
+
+
+def build(config: Config, *, clock: Clock = utcnow, sleep: Sleep = time.sleep,
+          transports: Mapping[str, httpx.BaseTransport] | None = None,
+          dry_run: bool = False, check_schema: bool = True,
+          on_push: Callable[[str, int], None] | None = None) -> App:
+    """Open the ledger, build every enabled account's connector, wire the engine."""
+    db = make_engine(config.database_url)
+    if check_schema:
+        require_current(db)
+    sessions: sessionmaker[Session] = sessionmaker(db, expire_on_commit=False)
+    apply_sku_overrides(sessions, config)
+    connectors: dict[str, Connector] = {}
+    rules: dict[str, AccountRules] = {}
+    for name, account in config.accounts.items():
+        if not account.config.enabled:
+            continue
+        ctx = ConnectorContext(
+            account=name, clock=clock, sleep=sleep,
+            token_store=LedgerTokenStore(sessions, name, config.state_dir),
+            transport=(transports or {}).get(name),
+        )
+        connectors[name] = account.factory.build(account.settings, ctx)
+        rules[name] = AccountRules(reserve=account.config.reserve, cap=account.config.cap,
+                                   hand_edit_policy=account.config.hand_edit_policy)
+    accounts = Accounts(db, connectors, rules)
+    engine = SyncEngine(db, accounts, clock=clock, dry_run=dry_run, on_push=on_push)
+    return App(config=config, db=db, sessions=sessions, accounts=accounts, engine=engine,
+               clock=clock)
+
+
+def apply_sku_overrides(sessions: sessionmaker[Session], config: Config) -> None:
+    """Per-SKU reserve/cap from the config file, kept in the ledger for the SQL planner."""
+    overrides = config.file.skus
+    with transaction(sessions) as s:
+        ids = ensure_skus(s, dict.fromkeys(overrides, "")) if overrides else {}
+        for sku in s.scalars(select(m.Sku).where(
+                (m.Sku.reserve.is_not(None)) | (m.Sku.cap.is_not(None)))):
+            if sku.sku not in overrides:
+                sku.reserve = sku.cap = None
+        for name, o in overrides.items():
+            row = s.get(m.Sku, ids[name])
+            assert row is not None
+            row.reserve, row.cap = o.reserve, o.cap

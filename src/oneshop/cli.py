@@ -1,0 +1,400 @@
+"""The `oneshop` command line. Errors are one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import structlog
+
+from oneshop import logs
+from oneshop.config import Config, load
+from oneshop.errors import ConfigError, OneshopError
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = structlog.get_logger("oneshop.cli")
+
+
+def _config(ctx: click.Context) -> Config:
+    cfg: Config = ctx.obj["config"] if "config" in ctx.obj else load(ctx.obj["path"])
+    ctx.obj["config"] = cfg
+    logs.REDACTOR.add(cfg.secrets)
+    return cfg
+
+
+def _emit(rows: Any, as_json: bool, render: Callable[[], None]) -> None:
+    if as_json or not sys.stdout.isatty():
+        click.echo(json.dumps(rows, indent=None if not sys.stdout.isatty() else 2, default=str))
+    else:
+        render()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              envvar="ONESHOP_CONFIG", default="/etc/oneshop/oneshop.toml", show_default=True,
+              help="the config file ($ONESHOP_CONFIG)")
+@click.option("-v", "--verbose", is_flag=True, help="debug logging")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, verbose: bool) -> None:
+    """oneshop: run Etsy, Shopify and Gumroad as one shop."""
+    ctx.ensure_object(dict)
+    ctx.obj["path"] = config_path
+    service = ctx.invoked_subcommand in ("run", "demo", "sandbox")
+    logs.configure(level="debug" if verbose else "info" if service else "warning",
+                   stream=sys.stdout if service else sys.stderr)
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Check the config file."""
+
+
+@config_group.command("check")
+@click.pass_context
+def config_check(ctx: click.Context) -> None:
+    """Validate the config; exit 2 with one line per problem."""
+    cfg = _config(ctx)
+    kinds = ", ".join(f"{n} ({a.config.kind})" for n, a in cfg.accounts.items()) or "none"
+    click.echo(f"{cfg.path}: ok: {len(cfg.accounts)} account(s): {kinds}; "
+               f"database {_safe_url(cfg.database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@cli.group("db")
+def db_group() -> None:
+    """The ledger database."""
+
+
+@db_group.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply pending migrations."""
+    from oneshop.ledger.db import make_engine
+    from oneshop.ledger.schema import upgrade
+
+    cfg = _config(ctx)
+    engine = make_engine(cfg.database_url)
+    before, after = upgrade(engine)
+    click.echo(f"ledger schema: {before or 'empty'} -> {after} ({_safe_url(cfg.database_url)})")
+
+
+@cli.command("run")
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Run the service (SIGTERM stops, SIGHUP reloads the config)."""
+    from oneshop import app as app_mod
+    from oneshop.service import serve
+
+    path = ctx.obj["path"]
+    _config(ctx)
+
+    def factory() -> app_mod.App:
+        cfg = load(path)
+        logs.REDACTOR.add(cfg.secrets)
+        return app_mod.build(cfg)
+
+    raise SystemExit(serve(factory))
+
+
+@cli.command("sync")
+@click.option("--once", is_flag=True, required=True, help="one pass over every account")
+@click.option("--dry-run", is_flag=True, help="show what would be pushed, push nothing")
+@click.pass_context
+def sync(ctx: click.Context, once: bool, dry_run: bool) -> None:
+    """Pull, reconcile and push every account once."""
+    from oneshop import app as app_mod
+    from oneshop.service import Runner
+
+    cfg = _config(ctx)
+    application = app_mod.build(cfg, dry_run=dry_run)
+    runner = Runner(application)
+    try:
+        if sys.stderr.isatty():
+            from rich.progress import Progress
+
+            with Progress(transient=True) as progress:
+                task = progress.add_task("syncing", total=len(application.accounts.connectors))
+                ok = runner.sync_once(lambda name: progress.update(
+                    task, advance=1, description=f"syncing {name}"))
+        else:
+            ok = runner.sync_once()
+    finally:
+        application.close()
+    if dry_run:
+        rows = [{"account": a, "sku": s, "listing": e, "now": o, "would_push": p}
+                for a, s, e, o, p in application.engine.planned]
+        _emit(rows, False, lambda: _table("would push", rows))
+    if not ok:
+        raise click.ClickException("some accounts failed; see the log lines above")
+
+
+@cli.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Channels (last poll, lag, failures, budget) and SKUs (on_hand vs each channel)."""
+    from oneshop import reports
+
+    cfg = _config(ctx)
+    with _sessions(cfg)() as s:
+        from oneshop.app import utcnow
+
+        data = {"channels": reports.channels(s, cfg, utcnow()), "skus": reports.skus(s)}
+
+    def render() -> None:
+        _table("channels", data["channels"])
+        _table("skus", [{"sku": r["sku"], "on_hand": r["on_hand"], **{
+            a: f"{c['quantity']}{' (drift)' if c['drift'] else ''}"
+            for a, c in r["channels"].items()}} for r in data["skus"]])
+
+    _emit(data, as_json, render)
+
+
+@cli.command("history")
+@click.argument("sku")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def history(ctx: click.Context, sku: str, as_json: bool) -> None:
+    """The SKU's timeline: sales, restocks, edits, pushes and alerts."""
+    from oneshop import reports
+
+    cfg = _config(ctx)
+    with _sessions(cfg)() as s:
+        events = reports.history(s, sku)
+    if events is None:
+        raise click.ClickException(f"unknown SKU {sku!r}")
+    rows = [e.as_dict() for e in events]
+    _emit(rows, as_json, lambda: _table(f"history of {sku}", rows))
+
+
+@cli.command("adjust", context_settings={"ignore_unknown_options": True})
+@click.argument("sku")
+@click.argument("delta")
+@click.option("--reason", required=True, help="why (kept in the history)")
+@click.pass_context
+def adjust(ctx: click.Context, sku: str, delta: str, reason: str) -> None:
+    """Correct a SKU's stock by ±N units (pushed by the service at its next poll)."""
+    from oneshop.app import utcnow
+    from oneshop.ledger import store
+    from oneshop.ledger.db import transaction
+
+    try:
+        change = int(delta)
+    except ValueError:
+        raise click.BadParameter(f"{delta!r} is not a whole number like +3 or -2") from None
+    cfg = _config(ctx)
+    with transaction(_sessions(cfg)) as s:
+        ids = store.sku_ids(s, [sku])
+        if sku not in ids:
+            raise click.ClickException(f"unknown SKU {sku!r}")
+        store.record_movement(s, sku_id=ids[sku], kind="adjust", delta=change,
+                              source_key=f"adjust:{utcnow().isoformat()}:{uuid.uuid4()}",
+                              reason=reason)
+        now_on_hand = store.on_hand(s, ids[sku])
+    click.echo(f"{sku}: {change:+d} ({reason}); on hand now {now_on_hand}")
+
+
+@cli.command("adopt")
+@click.option("--from", "source", help="take initial counts from this account")
+@click.option("--min", "use_min", is_flag=True, help="take the lowest quantity any channel shows")
+@click.option("--force", is_flag=True, help="adopt again although counts were set before")
+@click.pass_context
+def adopt(ctx: click.Context, source: str | None, use_min: bool, force: bool) -> None:
+    """Set initial counts when taking over a catalog."""
+    from oneshop.adopt import adopt_counts
+
+    if bool(source) == use_min:
+        raise click.UsageError("give exactly one of --from ACCOUNT or --min")
+    counts = adopt_counts(_config(ctx), source=source, force=force)
+    click.echo(f"adopted {len(counts)} SKU count(s) "
+               f"{'from ' + source if source else 'as the minimum across channels'}")
+
+
+@cli.command("link")
+@click.argument("account")
+@click.argument("listing")
+@click.argument("sku")
+@click.pass_context
+def link_cmd(ctx: click.Context, account: str, listing: str, sku: str) -> None:
+    """Bind a channel listing to a SKU by hand."""
+    from oneshop.ledger import catalog
+    from oneshop.ledger.db import transaction
+
+    with transaction(_sessions(_config(ctx))) as s:
+        if not catalog.link(s, account, listing, sku):
+            raise click.ClickException(f"no listing {listing!r} known on {account!r} "
+                                       "(run `oneshop sync --once` to discover listings)")
+    click.echo(f"{account} {listing} -> {sku}")
+
+
+@cli.command("unlink")
+@click.argument("account")
+@click.argument("listing")
+@click.pass_context
+def unlink_cmd(ctx: click.Context, account: str, listing: str) -> None:
+    """Unbind a channel listing (its stock is no longer synced)."""
+    from oneshop.ledger import catalog
+    from oneshop.ledger.db import transaction
+
+    with transaction(_sessions(_config(ctx))) as s:
+        if not catalog.unlink(s, account, listing):
+            raise click.ClickException(f"no listing {listing!r} known on {account!r}")
+    click.echo(f"{account} {listing} unbound")
+
+
+@cli.command("auth")
+@click.argument("kind")
+@click.option("--account", required=True, help="the account's name in the config")
+@click.option("--paste", is_flag=True,
+              help="paste the redirected URL instead of listening on the redirect URI")
+@click.option("--timeout", "timeout_s", type=float, default=300, show_default=True)
+@click.pass_context
+def auth(ctx: click.Context, kind: str, account: str, paste: bool, timeout_s: float) -> None:
+    """Authorise oneshop on a marketplace that needs a person to say yes (Etsy: PKCE)."""
+    import time
+
+    from oneshop.app import LedgerTokenStore, utcnow
+    from oneshop.protocols import ConnectorContext, InteractiveAuth
+    from oneshop.service import resume_account_in
+
+    cfg = _config(ctx)
+    acc = cfg.accounts.get(account)
+    if acc is None or acc.config.kind != kind:
+        raise click.ClickException(f"no {kind} account named {account!r} in {cfg.path}")
+    if not isinstance(acc.factory, InteractiveAuth):
+        raise click.ClickException(f"{kind} needs no interactive authorisation")
+    sessions = _sessions(cfg)
+    store = LedgerTokenStore(sessions, account, cfg.state_dir)
+    context = ConnectorContext(account=account, clock=utcnow, sleep=time.sleep,
+                               token_store=store)
+    tokens = acc.factory.authorize(
+        acc.settings, context, timeout_s=timeout_s,
+        show=lambda url: click.echo(f"Open this address, sign in and allow access:\n{url}",
+                                    err=False),
+        pasted=(lambda: click.prompt("Paste the address you were sent to")) if paste else None)
+    with store.lock():
+        store.save(tokens)
+    resume_account_in(sessions, account)
+    click.echo(f"{account}: authorised; tokens stored in the ledger (valid until "
+               f"{tokens.expires_at:%H:%M} UTC, refreshed automatically)")
+
+
+@cli.command("health")
+@click.pass_context
+def health(ctx: click.Context) -> None:
+    """Exit 0 when every account was polled recently, 1 otherwise (for HEALTHCHECK)."""
+    from oneshop import reports
+    from oneshop.app import utcnow
+
+    cfg = _config(ctx)
+    with _sessions(cfg)() as s:
+        ok, why = reports.health(s, cfg, utcnow())
+    click.echo(why)
+    raise SystemExit(0 if ok else 1)
+
+
+@cli.command("sandbox")
+@click.option("--state-dir", type=click.Path(path_type=Path), default=Path("oneshop-sandbox"),
+              show_default=True, help="where the sandbox config and ledger go")
+@click.option("--latency-ms", type=float, default=0.0, help="added to every API answer")
+def sandbox(state_dir: Path, latency_ms: float) -> None:
+    """Serve the three marketplace sandboxes on loopback with a seeded catalog."""
+    import signal
+    import threading
+
+    from oneshop.demo import CATALOG, FAST_PACING
+    from oneshop.sandboxshop import SandboxShop
+
+    shop = SandboxShop(state_dir=state_dir.resolve(), serve_http=True,
+                       latency_s=latency_ms / 1000, settings_overrides=FAST_PACING)
+    for sku, (title, qty) in CATALOG.items():
+        shop.seed(sku, qty, title=title)
+    shop.prepare_ledger()
+    config = state_dir.resolve() / "oneshop.toml"
+    env = shop.write_config(config, poll_seconds=10)
+    for kind, served in shop.served.items():
+        click.echo(f"{kind:8} {served.url}  (control: {served.url}/_sandbox/stats)")
+    click.echo(f"\nconfig for these sandboxes: {config}\nsecrets it reads:")
+    for name, value in env.items():
+        click.echo(f"  export {name}={value}")
+    click.echo(f"then: oneshop --config {config} run        (Ctrl-C here stops the sandboxes)")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        shop.close()
+
+
+@cli.command("demo")
+@click.option("--show-logs", is_flag=True, help="also print the service's own log lines")
+def demo(show_logs: bool) -> None:
+    """Sandboxes + the service + a sale propagating, narrated (under a minute)."""
+    from oneshop.demo import run_demo
+
+    raise SystemExit(run_demo(verbose=show_logs))
+
+
+def _sessions(cfg: Config) -> Any:
+    from sqlalchemy.orm import sessionmaker
+
+    from oneshop.ledger.db import make_engine
+    from oneshop.ledger.schema import require_current
+
+    engine = make_engine(cfg.database_url)
+    require_current(engine)
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _table(title: str, rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    Console().print(table)
+
+
+def main() -> None:
+    """Entry point: turn expected errors into one line and an exit code."""
+    try:
+        cli.main(standalone_mode=False)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        raise SystemExit(2) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except click.exceptions.Abort:
+        raise SystemExit(130) from None
+    except OneshopError as exc:
+        click.echo(f"error: {logs.REDACTOR.scrub(str(exc))}", err=True)
+        raise SystemExit(1) from None
+    except SystemExit:
+        raise
+    except Exception as exc:
+        log.debug("cli.crashed", exc_info=True)
+        click.echo(f"error: {type(exc).__name__}: {logs.REDACTOR.scrub(str(exc))} "
+                   "(run with -v for details)", err=True)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""The one config file: TOML parsed into models that forbid unknown keys.
+
+Secrets are never in the file: each names an environment variable or a credential file,
+resolved against $CREDENTIALS_DIRECTORY (systemd LoadCredential=) or /run/secrets (Docker).
+Every problem is reported as "FILE: key.path: what is wrong"; secret values never are.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from oneshop.errors import ConfigError
+from oneshop.plugins import available_connectors
+from oneshop.protocols import ConnectorFactory
+
+DEFAULT_PATH = Path("/etc/oneshop/oneshop.toml")
+SECRET_DIRS = ("CREDENTIALS_DIRECTORY",)
+DOCKER_SECRETS = Path("/run/secrets")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SecretRef(Strict):
+    """Where a secret lives: an environment variable or a credential file name."""
+
+    env: str | None = Field(None, description="environment variable holding the secret")
+    credential: str | None = Field(
+        None, description="file name under $CREDENTIALS_DIRECTORY or /run/secrets")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.credential is None):
+            raise ValueError("give exactly one of `env` or `credential`")
+        return self
+
+
+class ServiceConfig(Strict):
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite file in the state directory")
+    state_dir: Path | None = Field(
+        None, description="default: $STATE_DIRECTORY, else the per-user data directory")
+
+
+class LoggingConfig(Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class WebhooksConfig(Strict):
+    listen: str = Field(description="host:port for the webhook receiver, e.g. 127.0.0.1:8780")
+    max_body_bytes: int = Field(1_000_000, gt=0)
+
+
+class AlertsConfig(Strict):
+    command: list[str] = Field(min_length=1, description=(
+        "program and arguments run with each alert as JSON on stdin, "
+        'e.g. ["ntfy", "publish", "shop"]'))
+    min_interval_s: float = Field(60.0, ge=0, description=(
+        "at most one run per event and account in this many seconds"))
+    timeout_s: float = Field(30.0, gt=0, description="a run taking longer is killed")
+
+
+class MetricsConfig(Strict):
+    listen: str = Field(pattern=r"^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]]+):\d{1,5}$", description=(
+        "host:port for the Prometheus endpoint, e.g. 127.0.0.1:9464"))
+
+
+class SkuOverride(Strict):
+    reserve: int | None = Field(None, ge=0)
+    cap: int | None = Field(None, ge=0)
+
+
+class AccountConfig(Strict):
+    kind: str = Field(description="connector kind: an installed `oneshop.connectors` entry")
+    enabled: bool = True
+    poll_seconds: float = Field(60.0, ge=0.5)
+    reconcile_seconds: float = Field(3600.0, ge=1)
+    discover_seconds: float = Field(21600.0, ge=1)
+    stale_after_polls: int = Field(10, ge=2)
+    reserve: int = Field(0, ge=0, description="units held back from this channel")
+    cap: int | None = Field(None, ge=0, description="show at most this many units")
+    hand_edit_policy: Literal["adopt", "overwrite", "alert"] = "adopt"
+    webhook_secret: SecretRef | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    secrets: dict[str, SecretRef] = Field(default_factory=dict)
+
+
+class FileConfig(Strict):
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    webhooks: WebhooksConfig | None = None
+    alerts: AlertsConfig | None = None
+    metrics: MetricsConfig | None = None
+    accounts: dict[str, AccountConfig] = Field(default_factory=dict)
+    skus: dict[str, SkuOverride] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
+    name: str
+    config: AccountConfig
+    factory: ConnectorFactory
+    settings: BaseModel
+    webhook_secret: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    path: Path
+    file: FileConfig
+    database_url: str
+    state_dir: Path
+    accounts: dict[str, Account]
+    secrets: tuple[str, ...]  # every resolved secret value, for log redaction
+
+
+def default_path() -> Path:
+    return Path(os.environ.get("ONESHOP_CONFIG") or DEFAULT_PATH)
+
+
+def state_dir(service: ServiceConfig, env: Mapping[str, str]) -> Path:
+    if service.state_dir is not None:
+        return service.state_dir
+    if env.get("STATE_DIRECTORY"):
+        return Path(env["STATE_DIRECTORY"].split(":")[0])
+    return Path(platformdirs.user_data_dir("oneshop"))
+
+
+def resolve_secret(ref: SecretRef, env: Mapping[str, str]) -> str:
+    """The secret's value; ValueError says where it was looked for (never the value)."""
+    if ref.env is not None:
+        value = env.get(ref.env)
+        if not value:
+            raise ValueError(f"environment variable {ref.env} is not set")
+        return value.strip()
+    assert ref.credential is not None
+    if "/" in ref.credential or ref.credential.startswith("."):
+        raise ValueError("a credential is a file name, not a path")
+    dirs = [Path(env[d]) for d in SECRET_DIRS if env.get(d)] + [DOCKER_SECRETS]
+    for directory in dirs:
+        candidate = directory / ref.credential
+        if candidate.is_file():
+            try:
+                return candidate.read_text().strip()
+            except OSError as exc:
+                raise ValueError(f"credential file {candidate} is unreadable: "
+                                 f"{exc.strerror}") from None
+    raise ValueError(f"credential {ref.credential!r} not found in "
+                     + ", ".join(str(d) for d in dirs))
+
+
+def _loc(prefix: str, loc: tuple[int | str, ...]) -> str:
+    return ".".join([prefix, *map(str, loc)] if prefix else list(map(str, loc)))
+
+
+def _problems(path: Path, prefix: str, exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors(include_input=False, include_url=False):
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        out.append(f"{path}: {_loc(prefix, err['loc'])}: {msg}")
+    return out
+
+
+def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and resolve the config; ConfigError lists every problem."""
+    path = path or default_path()
+    env = os.environ if env is None else env
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: cannot read: no such file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read: {exc}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
+    try:
+        file = FileConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_problems(path, "", exc)) from None
+    problems: list[str] = []
+    secrets: list[str] = []
+    accounts = {name: acc for name, cfg in file.accounts.items()
+                if (acc := _account(path, name, cfg, env, problems, secrets)) is not None}
+    if problems:
+        raise ConfigError(problems)
+    sdir = state_dir(file.service, env)
+    url = file.service.database_url or f"sqlite:///{sdir / 'oneshop.sqlite3'}"
+    return Config(path=path, file=file, database_url=url, state_dir=sdir, accounts=accounts,
+                  secrets=tuple(secrets))
+
+
+def _account(path: Path, name: str, cfg: AccountConfig, env: Mapping[str, str],
+             problems: list[str], secrets: list[str]) -> Account | None:
+    where = f"accounts.{name}"
+    factory = available_connectors().get(cfg.kind)
+    if factory is None:
+        known = ", ".join(sorted(available_connectors())) or "none"
+        problems.append(f"{path}: {where}.kind: unknown connector {cfg.kind!r} "
+                        f"(installed: {known})")
+        return None
+    values: dict[str, Any] = dict(cfg.settings)
+    refs = dict(cfg.secrets)
+    missing: set[str] = set()
+    for key, ref in refs.items():
+        try:
+            values[key] = SecretStr(resolve_secret(ref, env))
+            secrets.append(values[key].get_secret_value())
+        except ValueError as exc:
+            missing.add(key)
+            problems.append(f"{path}: {where}.secrets.{key}: {exc}")
+    hook = None
+    if cfg.webhook_secret is not None:
+        try:
+            hook = resolve_secret(cfg.webhook_secret, env)
+            secrets.append(hook)
+        except ValueError as exc:
+            problems.append(f"{path}: {where}.webhook_secret: {exc}")
+    try:
+        settings = factory.settings_model.model_validate(values)
+    except ValidationError as exc:
+        for err in exc.errors(include_input=False, include_url=False):
+            if err["loc"] and err["loc"][0] in missing:
+                continue  # reported above, once: where the secret was looked for
+            section = "secrets" if err["loc"] and err["loc"][0] in refs else "settings"
+            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"{path}: {_loc(f'{where}.{section}', err['loc'])}: {msg}")
+        return None
+    return Account(name=name, config=cfg, factory=factory, settings=settings, webhook_secret=hook)

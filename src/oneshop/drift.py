@@ -1,0 +1,90 @@
+"""Hand edits: a channel quantity that our pushes and its sales do not explain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from oneshop.ledger import catalog, store
+from oneshop.ledger import models as m
+from oneshop.logs import alert
+
+# States in which a listing cannot sell, so its quantity says nothing about stock.
+OFF_SALE = frozenset({"inactive", "sold_out", "draft", "expired", "untracked", "removed"})
+
+
+class Rules(Protocol):
+    @property
+    def hand_edit_policy(self) -> str: ...
+
+
+def fold_drift(s: Session, account: str, seen: Sequence[catalog.Seen], rules: Rules,
+               now: datetime) -> dict[int, int]:
+    """Apply the account's hand-edit policy; returns the stock changes (adopt) by SKU."""
+    changes: dict[int, int] = {}
+    for item in seen:
+        if item.sku_id is None or item.actual is None or item.observed_before is None:
+            if item.sku_id is not None and item.observed_before is None:
+                catalog.set_observed(s, item.binding_id, item.actual, now)
+            continue
+        if item.state in OFF_SALE and item.held_qty is None:
+            # Not a hand edit, but what we compare our next push with: a stale belief here
+            # (e.g. sales on top of an edit we never adopted) made every push "stale".
+            if item.actual != item.observed_before or item.drift_seen is not None:
+                catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None)
+            continue
+        if item.held_qty is not None or item.actual == item.observed_before:
+            if item.drift_seen is not None:
+                catalog.set_observed(s, item.binding_id, item.observed_before, now,
+                                     drift_seen=None)
+            continue
+        if _unconfirmed_push(s, item.binding_id, item.actual):
+            # Our own write whose answer was lost (a crash, a timeout): not a hand edit.
+            catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
+                                 pushed_qty=item.actual)
+            continue
+        if item.drift_seen != item.actual:
+            # First sighting: a sale may be racing this read; confirm on the next scan.
+            catalog.set_observed(s, item.binding_id, item.observed_before, now,
+                                 drift_seen=item.actual)
+            continue
+        delta = item.actual - item.observed_before
+        fields = {"listing": item.external_id, "was": item.observed_before, "now": item.actual,
+                  "policy": rules.hand_edit_policy}
+        if rules.hand_edit_policy == "adopt":
+            key = f"edit:{account}:{item.external_id}:{now.isoformat()}"
+            why = f"{item.observed_before} -> {item.actual} on {account}"
+            if store.record_movement(s, sku_id=item.sku_id, kind="channel_edit", delta=delta,
+                                     source_key=key, account=account, reason=why):
+                changes[item.sku_id] = changes.get(item.sku_id, 0) + delta
+            catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None)
+        elif rules.hand_edit_policy == "overwrite":
+            # Believe the channel's number, so the next push (compare-and-set) overwrites it.
+            catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None)
+        else:
+            catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
+                                 pushed_qty=item.actual)
+        severity = "info" if rules.hand_edit_policy == "adopt" else "warning"
+        store.add_alert(s, event="hand_edit", severity=severity, account=account,
+                        sku_id=item.sku_id, now=now,
+                        message=f"quantity changed by hand on {account}", fields=fields)
+        alert("hand_edit", severity, "quantity changed by hand on the channel",
+              account=account, **fields)
+    return changes
+
+
+def _unconfirmed_push(s: Session, binding_id: int, quantity: int) -> bool:
+    """Did we push `quantity` here after the last push the channel confirmed?"""
+    rows = s.execute(select(m.Push.status, m.Push.quantity)
+                     .where(m.Push.binding_id == binding_id)
+                     .order_by(m.Push.id.desc()).limit(50))
+    for status, pushed in rows:
+        if status == "ok":
+            return False
+        if pushed == quantity and status in ("pending", "failed"):
+            return True
+    return False

@@ -1,0 +1,218 @@
+"""Bindings: the channel listings we know, which SKU each is bound to, and what each
+channel should be told. Store functions: take a Session, never commit."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from oneshop.ledger import models as m
+from oneshop.ledger.store import _insert, _table, ensure_skus, record_movement
+from oneshop.values import Listing
+
+UNLINKED = "unlinked"  # bound_by of a listing unlinked by hand
+CHUNK = 500  # bound IN (...) lists; SQLite allows 32k variables, PostgreSQL 65k
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Seen:
+    """A listing as read now, against what the ledger believed."""
+
+    binding_id: int
+    sku_id: int | None
+    external_id: str
+    observed_before: int | None
+    actual: int | None
+    state: str
+    held_qty: int | None
+    deactivated_by_us: bool
+    drift_seen: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """A bound listing whose channel should show `published` (and may not yet)."""
+
+    binding_id: int
+    account: str
+    external_id: str
+    sku_id: int
+    sku: str
+    on_hand: int
+    published: int
+    observed: int | None
+    deactivated_by_us: bool
+    listing: Listing
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i:i + CHUNK]
+
+
+def upsert_listings(session: Session, account: str, listings: Sequence[Listing],
+                    now: datetime) -> list[Seen]:
+    """Record listings as read from the channel; returns each one's binding state."""
+    ids = [li.external_id for li in listings]
+    known: dict[str, m.Binding] = {}
+    for chunk in _chunks(ids):
+        for b in session.scalars(select(m.Binding).where(
+                m.Binding.account == account, m.Binding.external_id.in_(chunk))):
+            known[b.external_id] = b
+    new = [li for li in listings if li.external_id not in known]
+    new_ids = {li.external_id for li in new}
+    if new:
+        session.execute(_insert(session, m.Binding).on_conflict_do_nothing(
+            index_elements=["account", "external_id"]), [{
+                "account": account, "external_id": li.external_id, "channel_sku": li.sku,
+                "title": li.title[:500], "state": li.state, "extra": dict(li.extra),
+                "observed_qty": li.quantity, "observed_at": now, "seen_at": now,
+                "deactivated_by_us": False,
+            } for li in new])
+        for chunk in _chunks([li.external_id for li in new]):
+            for b in session.scalars(select(m.Binding).where(
+                    m.Binding.account == account, m.Binding.external_id.in_(chunk))):
+                known[b.external_id] = b
+    seen = []
+    for li in listings:
+        b = known[li.external_id]
+        before = b.observed_qty
+        fresh = (li.sku, li.title[:500], li.state, dict(li.extra))
+        if li.external_id not in new_ids and (b.channel_sku, b.title, b.state, b.extra) != fresh:
+            b.channel_sku, b.title, b.state, b.extra = (li.sku, li.title[:500], li.state,
+                                                            dict(li.extra))
+        seen.append(Seen(binding_id=b.id, sku_id=b.sku_id, external_id=b.external_id,
+                         observed_before=before, actual=li.quantity, state=li.state,
+                         held_qty=b.held_qty, deactivated_by_us=b.deactivated_by_us,
+                         drift_seen=b.drift_seen))
+    return seen
+
+
+def set_observed(session: Session, binding_id: int, quantity: int | None,
+                 now: datetime, **extra: Any) -> None:
+    session.execute(update(m.Binding).where(m.Binding.id == binding_id)
+                    .values(observed_qty=quantity, observed_at=now, **extra))
+
+
+@dataclass(slots=True, kw_only=True)
+class Linked:
+    linked: list[tuple[str, str]]  # (external_id, sku)
+    no_sku: list[str]
+    duplicates: dict[str, list[str]]
+    created: list[str]
+
+
+def auto_link(session: Session, account: str, now: datetime) -> Linked:
+    """Bind unbound listings whose channel SKU is unique in the account (exact match).
+
+    A SKU seen for the first time starts from the quantity its first channel shows
+    (a `count` movement), so discovering a catalog never pushes zeros over it.
+    """
+    rows = session.execute(select(m.Binding.id, m.Binding.external_id, m.Binding.channel_sku,
+                                  m.Binding.sku_id, m.Binding.observed_qty, m.Binding.title,
+                                  m.Binding.bound_by)
+                           .where(m.Binding.account == account)).all()
+    counts = Counter(r.channel_sku for r in rows if r.channel_sku)
+    result = Linked(linked=[], no_sku=[], duplicates={}, created=[])
+    for r in rows:
+        if r.channel_sku and counts[r.channel_sku] > 1:
+            result.duplicates.setdefault(r.channel_sku, []).append(r.external_id)
+    # A listing unlinked by hand stays unlinked until it is linked by hand.
+    todo = [r for r in rows if r.sku_id is None and r.channel_sku
+            and counts[r.channel_sku] == 1 and r.bound_by != UNLINKED]
+    result.no_sku = [r.external_id for r in rows if not r.channel_sku]
+    if not todo:
+        return result
+    existing = set(session.scalars(select(m.Sku.sku).where(
+        m.Sku.sku.in_([r.channel_sku for r in todo]))))
+    ids = ensure_skus(session, {r.channel_sku: r.title for r in todo})
+    for r in todo:
+        sku_id = ids[r.channel_sku]
+        if r.channel_sku not in existing:
+            result.created.append(r.channel_sku)
+            if r.observed_qty:
+                record_movement(session, sku_id=sku_id, kind="count", delta=r.observed_qty,
+                                source_key=f"count:init:{r.channel_sku}", account=account,
+                                reason=f"first seen on {account}")
+        result.linked.append((r.external_id, r.channel_sku))
+    b = _table(m.Binding)
+    from sqlalchemy import bindparam
+
+    session.execute(update(b).where(b.c.id == bindparam("bid"))
+                    .values(sku_id=bindparam("sid"), bound_by="auto"),
+                    [{"bid": r.id, "sid": ids[r.channel_sku]} for r in todo])
+    return result
+
+
+def published_expr(reserve: int, cap: int | None) -> Any:
+    """SQL for clamp(on_hand − reserve, 0, cap), SKU overrides first."""
+    raw = m.Sku.on_hand - func.coalesce(m.Sku.reserve, reserve)
+    cap_col = func.coalesce(m.Sku.cap, literal(cap) if cap is not None else None)
+    return case((raw < 0, 0), (and_(cap_col.is_not(None), raw > cap_col), cap_col), else_=raw)
+
+
+def targets(session: Session, account: str, *, reserve: int, cap: int | None,
+            sku_ids: Sequence[int] | None = None, only_out_of_step: bool = True,
+            deactivated_only: bool = False) -> list[Target]:
+    """Bound listings of `account` and what they should show."""
+    pub = published_expr(reserve, cap).label("published")
+    q = (select(m.Binding, m.Sku.sku, m.Sku.on_hand, pub)
+         .join(m.Sku, m.Sku.id == m.Binding.sku_id)
+         .where(m.Binding.account == account))
+    if sku_ids is not None:
+        q = q.where(m.Binding.sku_id.in_(list(sku_ids)))
+    if deactivated_only:
+        q = q.where(m.Binding.deactivated_by_us.is_(True))
+    if only_out_of_step:
+        q = q.where(or_(m.Binding.observed_qty.is_(None), m.Binding.observed_qty != pub),
+                    or_(m.Binding.held_qty.is_(None), m.Binding.held_qty != pub))
+    out = []
+    rows: Any = session.execute(q)
+    for b, sku, on_hand, published in rows:
+        listing = Listing(external_id=b.external_id, sku=b.channel_sku, title=b.title,
+                          quantity=b.observed_qty, state=b.state, extra=dict(b.extra or {}))
+        out.append(Target(binding_id=b.id, account=account, external_id=b.external_id,
+                          sku_id=b.sku_id, sku=sku, on_hand=on_hand, published=int(published),
+                          observed=b.observed_qty, deactivated_by_us=b.deactivated_by_us,
+                          listing=listing))
+    return out
+
+
+def link(session: Session, account: str, external_id: str, sku: str) -> bool:
+    """Bind by hand; False when the listing is unknown.
+
+    Sales already recorded for the listing while it was unbound are booked now, under
+    the same source keys a poll would have used, so nothing is ever booked twice.
+    """
+    sku_id = ensure_skus(session, {sku: ""})[sku]
+    res = session.execute(update(m.Binding).where(
+        m.Binding.account == account, m.Binding.external_id == external_id)
+        .values(sku_id=sku_id, bound_by="manual"))
+    if not getattr(res, "rowcount", 0):
+        return False
+    pending = session.execute(
+        select(m.OrderLine.id, m.OrderLine.external_id, m.OrderLine.quantity,
+               m.Order.external_id)
+        .join(m.Order, m.Order.id == m.OrderLine.order_id)
+        .where(m.Order.account == account, m.OrderLine.listing_external_id == external_id,
+               m.OrderLine.sku_id.is_(None))).all()
+    for line_id, line, quantity, order in pending:
+        session.execute(update(m.OrderLine).where(m.OrderLine.id == line_id)
+                        .values(sku_id=sku_id))
+        record_movement(session, sku_id=sku_id, kind="sale", delta=-quantity,
+                        source_key=f"sale:{account}:{order}:{line}", account=account,
+                        reason="booked when the listing was linked")
+    return True
+
+
+def unlink(session: Session, account: str, external_id: str) -> bool:
+    res = session.execute(update(m.Binding).where(
+        m.Binding.account == account, m.Binding.external_id == external_id)
+        .values(sku_id=None, bound_by=UNLINKED))
+    return bool(getattr(res, "rowcount", 0))

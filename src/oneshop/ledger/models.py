@@ -1,0 +1,225 @@
+"""The ledger's tables. Stock is the sum of append-only movements; `skus.on_hand` is a
+cached total kept in the same transaction as the movements that change it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite has no BIGINT autoincrement; INTEGER PRIMARY KEY is its 64-bit rowid.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on SQLite (naive storage) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the ledger")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Sku(Base):
+    __tablename__ = "skus"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(255), unique=True)
+    title: Mapped[str] = mapped_column(String(500), default="")
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserve: Mapped[int | None] = mapped_column(Integer)
+    cap: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Binding(Base):
+    """One channel listing (bound to a SKU, or not yet: sku_id NULL)."""
+
+    __tablename__ = "bindings"
+    __table_args__ = (UniqueConstraint("account", "external_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account: Mapped[str] = mapped_column(String(100))
+    external_id: Mapped[str] = mapped_column(String(255))
+    sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"), index=True)
+    channel_sku: Mapped[str | None] = mapped_column(String(255), index=True)
+    title: Mapped[str] = mapped_column(String(500), default="")
+    state: Mapped[str] = mapped_column(String(40), default="active")
+    bound_by: Mapped[str | None] = mapped_column(String(20))  # auto | manual
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    observed_qty: Mapped[int | None] = mapped_column(Integer)
+    observed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    pushed_qty: Mapped[int | None] = mapped_column(Integer)
+    pushed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    deactivated_by_us: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A channel rule (Etsy zero-stock policy) holds this listing while the published
+    # quantity stays at held_qty: no pushes, no drift, until the SKU's stock changes.
+    held_qty: Mapped[int | None] = mapped_column(Integer)
+    # A quantity the channel showed that our pushes and its sales do not explain; it is
+    # folded in (hand edit) only when the next reconcile sees the same value again, so a
+    # sale racing the read is never mistaken for an edit.
+    drift_seen: Mapped[int | None] = mapped_column(Integer)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("account", "external_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account: Mapped[str] = mapped_column(String(100))
+    external_id: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(40))
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    __table_args__ = (UniqueConstraint("order_id", "external_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    external_id: Mapped[str] = mapped_column(String(255))
+    sku: Mapped[str | None] = mapped_column(String(255))
+    listing_external_id: Mapped[str | None] = mapped_column(String(255))
+    sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+
+
+class Movement(Base):
+    """Append-only. `source_key` makes recording any event idempotent."""
+
+    __tablename__ = "movements"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # sale restock adjust count channel_edit
+    delta: Mapped[int] = mapped_column(Integer)
+    source_key: Mapped[str] = mapped_column(String(400), unique=True)
+    account: Mapped[str | None] = mapped_column(String(100))
+    order_external_id: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_movements_sku_created", "sku_id", "created_at"),)
+
+
+class Cursor(Base):
+    __tablename__ = "cursors"
+    account: Mapped[str] = mapped_column(String(100), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class RejectedRecord(Base):
+    __tablename__ = "rejected_records"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account: Mapped[str] = mapped_column(String(100))
+    stream: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Push(Base):
+    """What was sent to which channel, when, and what came of it."""
+
+    __tablename__ = "pushes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account: Mapped[str] = mapped_column(String(100))
+    binding_id: Mapped[int] = mapped_column(ForeignKey("bindings.id"), index=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    observed_before: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    observed_after: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_pushes_sku_created", "sku_id", "created_at"),)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event: Mapped[str] = mapped_column(String(60), index=True)
+    severity: Mapped[str] = mapped_column(String(10))
+    account: Mapped[str | None] = mapped_column(String(100))
+    sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"), index=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(400), unique=True)
+    message: Mapped[str] = mapped_column(Text)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Credential(Base):
+    """Rotating OAuth tokens (Etsy), saved before first use."""
+
+    __tablename__ = "credentials"
+    account: Mapped[str] = mapped_column(String(100), primary_key=True)
+    access_token: Mapped[str] = mapped_column(Text)
+    refresh_token: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class AccountState(Base):
+    """Health of each account, for `status`, `health` and the stale-channel alert."""
+
+    __tablename__ = "account_state"
+    account: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    budget_remaining: Mapped[int | None] = mapped_column(Integer)
+    budget_limit: Mapped[int | None] = mapped_column(Integer)
+    adopted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,0 +1,328 @@
+"""Jobs around the engine: per-account guards, failure transitions, scheduling, signals.
+
+One coordinator owns retry and logging policy (as Home Assistant's update coordinator
+does): a job that starts failing is logged once, its recovery once, and every run ends
+with one summary line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+
+from oneshop import operate
+from oneshop.app import App
+from oneshop.errors import AuthError, RetryableError
+from oneshop.ledger import models as m
+from oneshop.ledger import store
+from oneshop.ledger.db import transaction
+from oneshop.logs import alert
+from oneshop.notify import Notifier, watchdog_interval_s
+
+log = structlog.get_logger("oneshop.service")
+BUDGET_LOW_SHARE = 0.2
+
+
+class Runner:
+    """Runs account jobs with the guard every job needs; shared by `run` and `sync`."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.failing: set[tuple[str, str]] = set()
+        self.running = 0
+        self._cond = threading.Condition()
+        self.started_at = app.clock()
+
+    # -- the guard -----------------------------------------------------------------------
+
+    def guarded(self, account: str, job: str, fn: Callable[[], Any]) -> bool:
+        """Run one job for one account; True when it ran and succeeded."""
+        app = self.app
+        with app.accounts.hold(account) as owned:
+            if not owned:
+                log.debug("job.skipped", account=account, job=job, why="busy elsewhere")
+                return False
+            if self._paused(account):
+                return False
+            with self._cond:
+                self.running += 1
+            started = time.monotonic()
+            try:
+                result = fn()
+            except AuthError as exc:
+                self._record(account, job, ok=False, error=str(exc), pause=True)
+                alert("auth_failed", "critical",
+                      "credentials refused; the account is paused until re-authorised",
+                      account=account, job=job, error=str(exc),
+                      action=f"run `oneshop auth {self._kind(account)} --account {account}` "
+                             "or fix the secret and reload (SIGHUP)")
+                return False
+            except RetryableError as exc:
+                self._failed(account, job, str(exc))
+                return False
+            except Exception as exc:  # a bug: log it once, the next tick resumes
+                self._failed(account, job, f"{type(exc).__name__}: {exc}",
+                             tb=traceback.format_exc())
+                return False
+            finally:
+                self._note_budget(account)
+                with self._cond:
+                    self.running -= 1
+                    self._cond.notify_all()
+            ms = int((time.monotonic() - started) * 1000)
+            self._succeeded(account, job, result, ms)
+            return True
+
+    def _kind(self, account: str) -> str:
+        return self.app.config.accounts[account].config.kind
+
+    def _paused(self, account: str) -> bool:
+        with self.app.sessions() as s:
+            state = s.get(m.AccountState, account)
+            return bool(state and state.paused)
+
+    def _failed(self, account: str, job: str, error: str, tb: str | None = None) -> None:
+        self._record(account, job, ok=False, error=error)
+        if (account, job) not in self.failing:
+            self.failing.add((account, job))
+            log.warning("job.failing", account=account, job=job, error=error,
+                        **({"traceback": tb} if tb else {}))
+
+    def _succeeded(self, account: str, job: str, result: Any, ms: int) -> None:
+        self._record(account, job, ok=True)
+        if (account, job) in self.failing:
+            self.failing.discard((account, job))
+            log.info("job.recovered", account=account, job=job)
+        fields = (dataclasses.asdict(result) if dataclasses.is_dataclass(result)
+                  and not isinstance(result, type) else result if isinstance(result, dict)
+                  else {"result": result})
+        log.info("sync.done", account=account, job=job, ms=ms, **fields)
+
+    def _note_budget(self, account: str) -> None:
+        """Keep the API budget the connector last saw; alert once a day when it runs low."""
+        budget = self.app.accounts.connectors[account].budget()
+        with transaction(self.app.sessions) as s:
+            state = store.account_state(s, account)
+            if budget.daily:  # what `status`, `health` and the poll stretching read
+                state.budget_remaining, state.budget_limit = budget.remaining, budget.limit
+        if (budget.daily and budget.remaining is not None and budget.limit
+                and budget.remaining < budget.limit * BUDGET_LOW_SHARE):
+            self._budget_low(account, budget.remaining, budget.limit)
+
+    def _budget_low(self, account: str, remaining: int, limit: int) -> None:
+        now = self.app.clock()
+        with transaction(self.app.sessions) as s:
+            new = store.add_alert(s, event="budget_low", severity="warning", account=account,
+                                  now=now, dedupe_key=f"budget:{account}:{now.date()}",
+                                  message="API budget running low; polling is stretched",
+                                  fields={"remaining": remaining, "limit": limit})
+        if new:
+            alert("budget_low", "warning", "API budget running low; polling is stretched",
+                  account=account, remaining=remaining, limit=limit)
+
+    def _record(self, account: str, job: str, *, ok: bool, error: str = "",
+                pause: bool = False) -> None:
+        now = self.app.clock()
+        with transaction(self.app.sessions) as s:
+            state = store.account_state(s, account)
+            state.last_attempt_at = now
+            if ok:
+                if job == "orders":
+                    state.last_success_at = now
+                state.consecutive_failures = 0
+                state.last_error = ""
+            else:
+                state.consecutive_failures += 1
+                state.last_error = error[:2000]
+                state.paused = state.paused or pause
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    def poll(self, account: str) -> bool:
+        if not self._budget_allows(account):
+            return False
+        return self.guarded(account, "orders", lambda: self.app.engine.pull_orders(account))
+
+    def reconcile(self, account: str, *, link: bool = False) -> bool:
+        def job() -> Any:
+            self.app.engine.pull_orders(account)
+            return {"listings": self.app.engine.scan_catalog(account, link=link)}
+
+        return self.guarded(account, "discover" if link else "reconcile", job)
+
+    def _budget_allows(self, account: str) -> bool:
+        """Stretch polling so the rest of the day's API budget lasts until midnight UTC."""
+        with self.app.sessions() as s:
+            state = s.get(m.AccountState, account)
+        if state is None or not state.budget_limit or state.budget_remaining is None:
+            return True
+        if state.budget_remaining >= state.budget_limit * BUDGET_LOW_SHARE:
+            return True
+        now = self.app.clock()
+        midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        polls_left = max(1, state.budget_remaining // 4)  # a poll costs a few requests
+        gap_s = (midnight - now).total_seconds() / polls_left
+        last = state.last_attempt_at or datetime.min.replace(tzinfo=UTC)
+        return (now - last).total_seconds() >= gap_s
+
+    def check_stale(self) -> None:
+        """One `channel_stale` alert per episode of an account not polled successfully
+        for `stale_after_polls` intervals (counted from start-up if it never was)."""
+        now = self.app.clock()
+        for name, account in self.app.config.accounts.items():
+            if not account.config.enabled:
+                continue
+            limit = timedelta(seconds=account.config.poll_seconds *
+                              account.config.stale_after_polls)
+            with transaction(self.app.sessions) as s:
+                state = store.account_state(s, name)
+                since = state.last_success_at or self.started_at
+                if now - since <= limit:
+                    continue
+                new = store.add_alert(
+                    s, event="channel_stale", severity="error", account=name, now=now,
+                    dedupe_key=f"stale:{name}:{since.isoformat()}",
+                    message=f"no successful poll of {name} since {since.isoformat()}",
+                    fields={"last_success": since.isoformat(), "last_error": state.last_error})
+            if new:
+                alert("channel_stale", "error", "no successful poll for too long",
+                      account=name, last_success=since.isoformat())
+
+    def sync_once(self, progress: Callable[[str], None] | None = None) -> bool:
+        """Discover (first time), pull and push every account once; True if all went well."""
+        ok = True
+        for name in self.app.accounts.connectors:
+            if progress:
+                progress(name)
+            with self.app.sessions() as s:
+                scanned = s.scalar(select(m.Binding.id).where(m.Binding.account == name)
+                                   .limit(1)) is not None
+            if not scanned:
+                ok = self.reconcile(name, link=True) and ok
+            ok = self.poll(name) and ok
+        return ok
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self.running == 0, timeout=timeout_s)
+
+
+def _start_webhooks(app: App, scheduler: Any) -> Any:
+    """Serve the webhooks receiver when configured; a delivery brings a pull forward."""
+    from oneshop.sandboxkit import serve as serve_wsgi
+    from oneshop.webhooks import Receiver, endpoints_from
+
+    hooks = app.config.file.webhooks
+    if hooks is None:
+        return None
+
+    def trigger(account: str) -> None:
+        job = scheduler.get_job(f"{account}:orders")
+        if job is not None:
+            job.modify(next_run_time=datetime.now(UTC))
+
+    host, _, port = hooks.listen.rpartition(":")
+    receiver = Receiver(endpoints_from(app.config), trigger,
+                        max_body_bytes=hooks.max_body_bytes)
+    served = serve_wsgi(receiver, host=host or "127.0.0.1", port=int(port))
+    log.info("webhooks.listening", url=served.url)
+    return served
+
+
+def resume_account(app: App, account: str) -> None:
+    """Un-pause (after `oneshop auth` or a reload)."""
+    resume_account_in(app.sessions, account)
+
+
+def resume_account_in(sessions: Any, account: str) -> None:
+    with transaction(sessions) as s:
+        state = store.account_state(s, account)
+        state.paused = False
+        state.consecutive_failures = 0
+
+
+def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -> int:
+    """`oneshop run`: schedule every account's jobs until SIGTERM/SIGINT; SIGHUP reloads."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    notifier = notifier or Notifier.from_env()
+    holder: dict[str, Any] = {"runner": Runner(app_factory()), "reload": False}
+    scheduler = BlockingScheduler(timezone=UTC, job_defaults={
+        "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+
+    def schedule(runner: Runner) -> None:
+        for job in scheduler.get_jobs():
+            if job.id != "housekeeping":
+                job.remove()
+        now = datetime.now(UTC)
+        for name, account in runner.app.config.accounts.items():
+            if name not in runner.app.accounts.connectors:
+                continue
+            cfg = account.config
+            scheduler.add_job(runner.reconcile, "interval", args=[name], kwargs={"link": True},
+                              seconds=cfg.discover_seconds, id=f"{name}:discover",
+                              next_run_time=now, jitter=max(1, cfg.discover_seconds // 20))
+            scheduler.add_job(runner.poll, "interval", args=[name], seconds=cfg.poll_seconds,
+                              id=f"{name}:orders", next_run_time=now + timedelta(seconds=1),
+                              jitter=max(0.2, cfg.poll_seconds / 20))
+            scheduler.add_job(runner.reconcile, "interval", args=[name],
+                              seconds=cfg.reconcile_seconds, id=f"{name}:reconcile",
+                              jitter=max(1, cfg.reconcile_seconds // 20))
+
+    def housekeeping() -> None:
+        notifier.send("WATCHDOG=1")
+        runner: Runner = holder["runner"]
+        if holder["reload"]:
+            holder["reload"] = False
+            try:
+                new = Runner(app_factory())
+            except Exception as exc:
+                log.error("config.reload_failed", error=str(exc))
+                return
+            for name in new.app.accounts.connectors:
+                resume_account(new.app, name)
+            runner.wait_idle(10)
+            holder["runner"] = new
+            schedule(new)
+            runner.app.close()
+            log.info("config.reloaded", accounts=sorted(new.app.accounts.connectors))
+            return
+        runner.check_stale()
+
+    def on_stop(signum: int, _frame: Any) -> None:
+        log.info("service.stopping", signal=signal.Signals(signum).name)
+        notifier.send("STOPPING=1")
+        holder["runner"].app.engine.stopping.set()
+        scheduler.shutdown(wait=False)
+
+    def on_hup(_signum: int, _frame: Any) -> None:
+        holder["reload"] = True
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
+    signal.signal(signal.SIGHUP, on_hup)
+    scheduler.add_job(housekeeping, "interval", seconds=min(5.0, watchdog_interval_s()),
+                      id="housekeeping", next_run_time=datetime.now(UTC))
+    schedule(holder["runner"])
+    hooks = _start_webhooks(holder["runner"].app, scheduler)
+    stop_extras = operate.start(lambda: holder["runner"].app)
+    log.info("service.started", accounts=sorted(holder["runner"].app.accounts.connectors))
+    notifier.send("READY=1")
+    scheduler.start()
+    if hooks is not None:
+        hooks.close()
+    runner = holder["runner"]
+    runner.wait_idle(9)
+    runner.app.close()
+    stop_extras()
+    log.info("service.stopped")
+    return 0

@@ -1,0 +1,16 @@
+"""Deterministic fault-injecting simulation of the whole shop (`make sim SEEDS=N`).
+
+A seed fixes everything: the catalog, the sales (races for the last unit included),
+cancellations and refunds, hand edits, revoked and expiring credentials, API faults
+(429, 5xx, timeouts, dropped connections, slow answers, a pull failing half-way,
+webhooks delivered twice or never) and the points where the service "crashes". The real
+engine runs in-process on a virtual clock; `--real-process` runs `oneshop run` and
+SIGKILLs it instead. After the faults stop and the service is quiet, `check` asserts the
+invariants; a failing seed prints its trace and reproduces when run again.
+"""
+
+from __future__ import annotations
+
+from oneshop.sim.scenario import Result, run_seed
+
+__all__ = ["Result", "run_seed"]

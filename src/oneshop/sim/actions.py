@@ -1,0 +1,261 @@
+"""What the world does to the shop: sales, cancellations, hand edits, credentials, faults.
+
+Each action draws from the scenario's RNG only, acts on the sandboxes (through their rich
+controls, typed `Any`: the core never imports a connector) and leaves a trace line.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+
+from oneshop.ledger import models as m
+from oneshop.sim.model import Sale, Truth
+from oneshop.sim.world import World
+
+Trace = Callable[[str], None]
+
+
+class Actions:
+    def __init__(self, world: World, truth: Truth, rng: random.Random, trace: Trace) -> None:
+        self.world, self.truth, self.rng, self.trace = world, truth, rng, trace
+        self.step = 0
+        self.revoked: set[str] = set()
+        self.disturbed: set[str] = set()  # channels that may not have heard every push
+
+    def sb(self, kind: str) -> Any:
+        return self.world.sandboxes[kind]
+
+    # -- catalog ---------------------------------------------------------------------------
+
+    def seed_catalog(self) -> None:
+        n_plain = self.rng.randint(1, 4)
+        for i in range(n_plain):
+            qty = self.rng.choice([0, 1, 1, 1, 2, 3, 5])
+            sku = f"P{i}-{self.rng.choice(['mug', 'ring', 'card', 'print'])}"
+            self.truth.listings[sku] = self.world.shop.seed(sku, qty)
+            self.truth.initial[sku] = qty
+        if self.rng.random() < 0.6:
+            self._seed_variants()
+        self.trace("catalog " + " ".join(f"{s}={q}" for s, q in self.truth.initial.items()))
+
+    def _seed_variants(self) -> None:
+        sizes = self.rng.sample(["S", "M", "L"], self.rng.randint(2, 3))
+        qtys = {size: self.rng.choice([0, 1, 1, 2, 3]) for size in sizes}
+        if not any(qtys.values()):
+            qtys[sizes[0]] = 1
+        skus = {size: f"TEE/{size}" for size in sizes}
+        etsy_ids = self.sb("etsy").seed_variant_listing(
+            "Tee", [(skus[s], s, qtys[s]) for s in sizes])
+        product = self.sb("gumroad").add_product("Tee", permalink="TEE")
+        for size, etsy_id in zip(sizes, etsy_ids, strict=True):
+            self.truth.listings[skus[size]] = {
+                "etsy": etsy_id,
+                "shopify": self.sb("shopify").add_variant(skus[size], qtys[size]),
+                "gumroad": self.sb("gumroad").add_variant(product, "Size", size,
+                                                          max_purchase_count=qtys[size]),
+            }
+            self.truth.initial[skus[size]] = qtys[size]
+
+    # -- ledger views used to judge a sale ---------------------------------------------------
+
+    def _ledger_on_hand(self, sku: str) -> int:
+        app = self.world.app
+        assert app is not None
+        with app.sessions() as s:
+            return int(s.scalar(select(m.Sku.on_hand).where(m.Sku.sku == sku)) or 0)
+
+    def _booked_orders(self, sku: str, kind: str = "sale") -> set[tuple[str, str]]:
+        app = self.world.app
+        assert app is not None
+        with app.sessions() as s:
+            rows = s.execute(select(m.Movement.account, m.Movement.order_external_id)
+                             .join(m.Sku, m.Sku.id == m.Movement.sku_id)
+                             .where(m.Sku.sku == sku, m.Movement.kind == kind))
+            return {(str(a), str(o)) for a, o in rows}
+
+    def _bound(self, sku: str) -> bool:
+        app = self.world.app
+        assert app is not None
+        with app.sessions() as s:
+            return bool(s.scalar(select(func.count()).select_from(m.Sku)
+                                 .where(m.Sku.sku == sku)))
+
+    # -- sales -------------------------------------------------------------------------------
+
+    def sell(self, sku: str | None = None, kind: str | None = None) -> Sale | None:
+        sku = sku or self.rng.choice(sorted(self.truth.listings))
+        kind = kind or self.rng.choice(sorted(self.truth.listings[sku]))
+        ext = self.truth.listings[sku][kind]
+        shown = self.sb(kind).quantity(ext) or 0
+        if shown < 1:
+            return None
+        qty = 1 if shown == 1 or self.rng.random() < 0.8 else 2
+        booked, back = self._booked_orders(sku), self._booked_orders(sku, "restock")
+        unbooked = sum(s.quantity for s in self.truth.sales
+                       if s.sku == sku and (s.kind, s.order_id) not in booked)
+        # Units a cancellation put back (on the channel's shelf or ours), not yet booked.
+        returning = sum(s.restock_expected for s in self.truth.sales
+                        if s.sku == sku and (s.kind, s.order_id) not in back)
+        # What the ledger will have seen once every earlier sale is booked: below the
+        # quantity sold, the ledger goes under 0 (an oversell, if only until a cancellation
+        # it has not seen yet comes in); `avail` also counts units on their way back.
+        seen_left = self._ledger_on_hand(sku) - unbooked if self._bound(sku) else shown
+        avail = seen_left + returning
+        try:
+            order_id = str(self.sb(kind).sell(ext, qty))
+        except ValueError:
+            return None
+        sale = Sale(kind=kind, order_id=order_id, sku=sku, quantity=qty, step=self.step,
+                    raced=qty > seen_left)
+        self.truth.sales.append(sale)
+        self.trace(f"sell {kind} {sku} x{qty} -> {order_id}"
+                   + (f" (raced: {seen_left} left)" if sale.raced else ""))
+        if qty > avail and not unbooked and kind not in self.disturbed \
+                and sku not in self.truth.edited:
+            self.truth.violations.append(
+                f"step {self.step}: {kind} sold {sku} x{qty} showing {shown} while the "
+                f"ledger knew only {avail} left and nothing disturbed the channel")
+        return sale
+
+    def race_last_unit(self) -> None:
+        """The last unit(s) sell on two channels inside one poll interval."""
+        sku = self.rng.choice(sorted(self.truth.listings))
+        first, second = self.rng.sample(sorted(self.truth.listings[sku]), 2)
+        for kind in (first, second):
+            ext = self.truth.listings[sku][kind]
+            shown = self.sb(kind).quantity(ext) or 0
+            for _ in range(shown if shown <= 3 else 0):
+                self.sell(sku, kind)
+
+    def cancel(self) -> None:
+        open_sales = [s for s in self.truth.sales if not s.closed]
+        if not open_sales:
+            return
+        sale = self.rng.choice(open_sales)
+        sb = self.sb(sale.kind)
+        how = "cancel"
+        if sale.kind == "shopify":
+            how = self.rng.choice(["cancel", "cancel-no-restock", "refund", "refund-no-restock"])
+        if how.startswith("refund"):
+            sb.refund(sale.order_id, 0, 1, restock=how == "refund")
+            sale.restock_expected = 1 if how == "refund" else 0
+        else:
+            sb.cancel(sale.order_id, restock=how == "cancel")
+            sale.restock_expected = sale.quantity if how == "cancel" else 0
+        sale.closed = True
+        self.trace(f"{how} {sale.kind} {sale.order_id} ({sale.sku} x{sale.quantity})")
+
+    def hand_edit(self) -> None:
+        sku = self.rng.choice(sorted(self.truth.listings))
+        kind = self.rng.choice(sorted(self.truth.listings[sku]))
+        qty = self.rng.randint(0, 4)
+        ext = self.truth.listings[sku][kind]
+        if kind == "etsy" and (self.sb(kind).listing_state(ext) != "active"
+                               or not self.sb(kind).is_enabled(ext)):
+            # Sellers edit live offerings; a quantity typed into one they switched off
+            # leaves it off, and the connector rightly never switches it back on.
+            return
+        self.sb(kind).hand_edit(ext, qty)
+        self.truth.edited.add(sku)
+        self.trace(f"hand edit {kind} {sku} -> {qty}")
+
+    def malformed(self) -> None:
+        kind = self.rng.choice(sorted(self.world.sandboxes))
+        order_id = str(self.sb(kind).add_malformed_order())
+        self.truth.malformed.append((kind, order_id))
+        self.trace(f"malformed order on {kind}: {order_id}")
+
+    # -- credentials -------------------------------------------------------------------------
+
+    def revoke(self) -> None:
+        kind = self.rng.choice(sorted(self.world.sandboxes))
+        self.sb(kind).revoke_credentials()
+        self.revoked.add(kind)
+        self.disturbed.add(kind)
+        self.trace(f"revoke {kind}")
+
+    def expire_etsy_tokens(self) -> None:
+        self.sb("etsy").expire_access_tokens()
+        self.trace("etsy access tokens expire")
+
+    def reauthorise(self, kind: str) -> None:
+        """The seller re-authorises: fresh credentials stored, the account resumed."""
+        sb = self.sb(kind)
+        if kind == "shopify":
+            sb.revoked = False
+        elif kind == "gumroad":
+            with sb.lock:
+                sb.world.revoked = False
+        self.world.store_fresh_tokens(kind)
+        from oneshop.service import resume_account
+
+        assert self.world.app is not None
+        resume_account(self.world.app, kind)
+        self.revoked.discard(kind)
+        self.trace(f"re-authorise {kind}")
+
+    def collect_secrets(self) -> None:
+        etsy = self.sb("etsy")
+        self.truth.secrets.update(etsy.tokens.access)
+        self.truth.secrets.update(etsy.tokens.refresh)
+        self.truth.secrets.add(etsy.shared_secret)
+        self.truth.secrets.add(self.sb("shopify").static_token)
+        self.truth.secrets.add(self.sb("gumroad").world.token)
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def fault(self) -> None:
+        kind = self.rng.choice(sorted(self.world.sandboxes))
+        sb, inj = self.sb(kind), self.world.injector
+        what = self.rng.choice(["500", "503", "429", "drop", "timeout", "lost_answer", "slow",
+                                "half_page", "throttle", "drop_response"])
+        n = self.rng.randint(1, 3)
+        if what in ("500", "503"):
+            sb.fail_next(n, status=int(what))
+        elif what == "429":
+            sb.fail_next(n, status=429, retry_after_s=self.rng.choice([1, 5, 30]))
+        elif what == "drop":
+            sb.faults.drop_next(n)
+        elif what == "throttle" and kind == "shopify":
+            sb.exhaust_budget()
+        elif what == "drop_response" and kind == "shopify":
+            sb.drop_next_responses(n)
+        elif what == "slow":
+            inj.queued.setdefault(kind, []).append(f"slow:{self.rng.choice([5, 30, 120])}")
+        elif what == "half_page":
+            # The first request(s) of the next pull pass, a later page fails.
+            inj.queued.setdefault(kind, []).extend(["ok"] * n + ["timeout"] * 6)
+        elif what in ("timeout", "lost_answer"):
+            inj.queued.setdefault(kind, []).extend([what] * n)
+        self.disturbed.add(kind)
+        self.trace(f"fault {kind} {what} x{n}")
+
+    def arm_crash(self) -> None:
+        inj = self.world.injector
+        inj.crash_in = self.rng.randint(1, 15)
+        inj.crash_after_send = self.rng.random() < 0.5
+        self.disturbed.update(self.world.sandboxes)
+        self.trace(f"crash armed: request {inj.crash_in}"
+                   + (" (after it is processed)" if inj.crash_after_send else ""))
+
+    def calm(self, kind: str) -> bool:
+        """No fault is waiting for this channel and no crash is armed."""
+        inj, sb = self.world.injector, self.sb(kind)
+        return (not inj.queued.get(kind) and inj.crash_in is None and not sb.faults._queue
+                and getattr(sb, "_drop_responses", 0) == 0)
+
+    def clear_faults(self) -> None:
+        inj = self.world.injector
+        inj.queued.clear()
+        inj.crash_in = None
+        for kind, sb in self.world.sandboxes.items():
+            any_sb: Any = sb
+            any_sb.faults.clear()
+            if kind == "shopify":
+                any_sb.drop_next_responses(0)
+                with any_sb._lock:
+                    any_sb._drop_responses = 0

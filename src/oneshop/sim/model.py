@@ -1,0 +1,36 @@
+"""What the generator knows happened on the marketplaces (the checker's ground truth)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True, kw_only=True)
+class Sale:
+    kind: str
+    order_id: str
+    sku: str
+    quantity: int
+    step: int
+    # The unit did not exist any more when it sold (units sold elsewhere, not yet booked,
+    # or a channel that could not be told in time): only such sales may oversell.
+    raced: bool = False
+    restock_expected: int = 0
+    closed: bool = False  # cancelled or refunded: no further cancellation
+
+
+@dataclass(slots=True, kw_only=True)
+class Truth:
+    reserve: int
+    cap: int | None
+    initial: dict[str, int] = field(default_factory=dict)
+    listings: dict[str, dict[str, str]] = field(default_factory=dict)  # sku -> kind -> ext id
+    sales: list[Sale] = field(default_factory=list)
+    malformed: list[tuple[str, str]] = field(default_factory=list)  # (kind, order id)
+    edited: set[str] = field(default_factory=set)  # SKUs a seller edited by hand
+    secrets: set[str] = field(default_factory=set)
+    violations: list[str] = field(default_factory=list)
+
+    def published(self, on_hand: int) -> int:
+        shown = max(on_hand - self.reserve, 0)
+        return shown if self.cap is None else min(shown, self.cap)

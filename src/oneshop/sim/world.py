@@ -1,0 +1,202 @@
+"""The world a seed runs in: three seeded sandboxes, one ledger file, and the App under
+test, reached through transports that can fail, stall or "crash the process".
+
+A crash is a `Crash` (a BaseException, so no `except Exception` in the service can
+swallow it) raised out of a connector's HTTP call, before the request reaches the
+marketplace or after the marketplace processed it. The App is then dropped and a new one
+built on the same ledger file: the ledger is the only state that survives.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+
+from oneshop import app as app_mod
+from oneshop.clock import VirtualClock
+from oneshop.engine import PullSummary, SyncEngine
+from oneshop.ledger import models as m
+from oneshop.ledger.db import make_engine
+from oneshop.ledger.schema import upgrade
+from oneshop.plugins import available_connectors
+from oneshop.protocols import Sandbox
+from oneshop.sandboxkit import serve
+from oneshop.sandboxshop import KINDS, SandboxShop
+from oneshop.service import Runner
+from oneshop.values import OrdersPage
+
+_TEMPLATE: dict[str, Path] = {}
+
+
+class Crash(BaseException):
+    """The simulated process died inside a connector call."""
+
+
+def migrated_template() -> Path:
+    """A migrated, empty ledger file, made once per process and copied per seed."""
+    if "path" not in _TEMPLATE:
+        path = Path(tempfile.mkdtemp(prefix="oneshop-sim-template-")) / "ledger.sqlite3"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        engine.dispose()
+        _TEMPLATE["path"] = path
+    return _TEMPLATE["path"]
+
+
+@dataclass(slots=True)
+class Injector:
+    """Transport-level faults, armed by the scenario, consumed by requests in order."""
+
+    rng: random.Random
+    clock: VirtualClock
+    trace: Callable[[str], None]
+    # Per kind: a queue of faults ("ok", "timeout", "lost_answer", "slow:<s>").
+    queued: dict[str, list[str]] = field(default_factory=dict)
+    crash_in: int | None = None  # crash on the n-th next request, any channel
+    crash_after_send: bool = False
+    requests: dict[str, int] = field(default_factory=dict)
+
+    def before(self, kind: str, request: httpx.Request) -> str | None:
+        self.requests[kind] = self.requests.get(kind, 0) + 1
+        if self.crash_in is not None:
+            self.crash_in -= 1
+            if self.crash_in <= 0:
+                self.crash_in = None
+                if not self.crash_after_send:
+                    self.trace(f"crash before {kind} {request.method} {request.url.path}")
+                    raise Crash(kind)
+                return "crash"
+        queue = self.queued.get(kind)
+        if not queue:
+            return None
+        fault = queue.pop(0)
+        if fault == "ok":
+            return None
+        if fault == "timeout":
+            raise httpx.ConnectTimeout("simulated timeout", request=request)
+        if fault.startswith("slow:"):
+            self.clock.advance(float(fault.removeprefix("slow:")))
+            return None
+        return fault
+
+    def after(self, kind: str, request: httpx.Request, pending: str | None) -> None:
+        if pending == "crash":
+            self.trace(f"crash after {kind} {request.method} {request.url.path} was processed")
+            raise Crash(kind)
+        if pending == "lost_answer":
+            raise httpx.ReadTimeout("simulated lost answer", request=request)
+
+
+class SimTransport(httpx.BaseTransport):
+    def __init__(self, kind: str, inner: httpx.BaseTransport, injector: Injector) -> None:
+        self.kind, self.inner, self.injector = kind, inner, injector
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        pending = self.injector.before(self.kind, request)
+        response = self.inner.handle_request(request)
+        response.read()
+        self.injector.after(self.kind, request, pending)
+        return response
+
+
+class TracedEngine(SyncEngine):
+    """The real engine, noting which movement ids each page of orders wrote.
+
+    The oversell check works per page (a cancellation and a sale in one page net out),
+    so the checker needs the page boundaries to replay the ledger the same way.
+    """
+
+    pages: list[tuple[int, int]]
+
+    def _record_page(self, account: str, page: OrdersPage, summary: PullSummary
+                     ) -> dict[int, int]:
+        before = self._last_movement()
+        changed = super()._record_page(account, page, summary)
+        self.pages.append((before, self._last_movement()))
+        return changed
+
+    def _last_movement(self) -> int:
+        with self.sessions() as s:
+            return int(s.scalar(select(func.max(m.Movement.id))) or 0)
+
+
+class World:
+    """Sandboxes + ledger + the current App (rebuilt after every crash)."""
+
+    def __init__(self, seed: int, *, workdir: Path, clock: VirtualClock,
+                 trace: Callable[[str], None], account_options: dict[str, Any],
+                 serve_http: bool = False) -> None:
+        """`serve_http`: the sandboxes on loopback, on wall-clock time, for a real process."""
+        self.seed = seed
+        self.clock = clock
+        self.dir = workdir
+        self.rng = random.Random(f"world:{seed}")
+        self.injector = Injector(rng=self.rng, clock=clock, trace=trace)
+        db_path = workdir / "oneshop.sqlite3"
+        shutil.copyfile(migrated_template(), db_path)
+        self.shop = SandboxShop(state_dir=workdir, clock=None if serve_http else clock.now,
+                                database_url=f"sqlite:///{db_path}",
+                                account_options=account_options)
+        factories = available_connectors()
+        for i, kind in enumerate(KINDS):
+            self.shop.sandboxes[kind] = factories[kind].sandbox(
+                seed=seed * 7 + i + 1, clock=None if serve_http else clock.now)
+            if serve_http:
+                self.shop.served[kind] = serve(self.shop.sandboxes[kind].wsgi_app)
+        self.store_fresh_tokens("etsy")
+        self.pages: list[tuple[int, int]] = []  # (after id, last id) of each orders page
+        self.app: app_mod.App | None = None
+        self.runner: Runner | None = None
+        self.builds = 0
+
+    @property
+    def sandboxes(self) -> dict[str, Sandbox]:
+        return self.shop.sandboxes
+
+    def store_fresh_tokens(self, kind: str) -> None:
+        """What `oneshop auth` does after the seller re-authorises: a new token pair."""
+        tokens = self.sandboxes[kind].issue_tokens()
+        if tokens is None:
+            return
+        assert self.shop.database_url is not None
+        engine = make_engine(self.shop.database_url)
+        try:
+            sessions = sessionmaker(engine, expire_on_commit=False)
+            app_mod.LedgerTokenStore(sessions, kind, self.dir).save(tokens)
+        finally:
+            engine.dispose()
+
+    def start(self) -> Runner:
+        """Build the App on the ledger (a process start)."""
+        transports: dict[str, httpx.BaseTransport] = {
+            k: SimTransport(k, s.transport(), self.injector) for k, s in self.sandboxes.items()}
+        self.app = app_mod.build(self.shop.config(), transports=transports,
+                                 clock=self.clock.now, sleep=self.clock.sleep,
+                                 check_schema=False)
+        engine = TracedEngine(self.app.db, self.app.accounts, clock=self.clock.now)
+        engine.pages = self.pages
+        self.app.engine = engine
+        self.runner = Runner(self.app)
+        self.builds += 1
+        return self.runner
+
+    def crash(self) -> Runner:
+        """Drop the App without a goodbye and start a new one on the same ledger."""
+        if self.app is not None:
+            self.app.db.dispose()
+        self.app = None
+        return self.start()
+
+    def close(self) -> None:
+        if self.app is not None:
+            self.app.close()
+        self.shop.close()

@@ -1,0 +1,46 @@
+"""Run the real CLI entry point in-process (exit code, stdout, stderr)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from oneshop.cli import main
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "oneshop.example.toml"
+# Dummy secret values for the example's references; distinctive, so a leak is obvious.
+EXAMPLE_ENV = {"ONESHOP_SHOPIFY_CLIENT_SECRET": "shpss-SECRET-0001",
+               "ONESHOP_GUMROAD_TOKEN": "gum-SECRET-0002"}
+EXAMPLE_CREDENTIALS = {"etsy_shared_secret": "etsy-SECRET-0003",
+                       "gumroad_webhook_token": "hook-SECRET-0004"}
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def example_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The environment and credential files the example config names."""
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    for name, value in EXAMPLE_CREDENTIALS.items():
+        (creds / name).write_text(value + "\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    for name, value in EXAMPLE_ENV.items():
+        monkeypatch.setenv(name, value)
+    return creds
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
+    def invoke(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["oneshop", *args])
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = int(exc.code or 0) if not isinstance(exc.code, str) else 1
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    return invoke

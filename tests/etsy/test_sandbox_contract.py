@@ -1,0 +1,81 @@
+"""The sandbox holds the connector to what Etsy enforces, and speaks Etsy's documented shapes."""
+
+from __future__ import annotations
+
+import httpx
+
+from .conftest import Rig
+
+
+def _client(rig: Rig, api_key: str | None) -> httpx.Client:
+    headers = {"authorization": f"Bearer {rig.store.tokens.access_token}"}  # type: ignore[union-attr]
+    if api_key is not None:
+        headers["x-api-key"] = api_key
+    return httpx.Client(base_url="http://sandbox", transport=rig.transport, headers=headers)
+
+
+def test_connector_traffic_validates_against_the_openapi_document(rig: Rig) -> None:
+    listing = rig.sandbox.seed_listing("DOC-1", 4)
+    rig.sandbox.seed_variant_listing("Shirt", [("TS-S", "Small", 2), (None, "Large", 3)])
+    rig.sandbox.sell(listing, 1)
+    conn = rig.connector()
+    found = rig.listings(conn)
+    list(conn.fetch_orders(None))
+    conn.push_stock([])
+    from oneshop.values import StockLevel
+
+    conn.push_stock([StockLevel(listing=found[listing], quantity=2, observed=3, push_id="p")])
+    assert rig.transport.checked >= 6
+    assert not rig.transport.problems
+
+
+def test_missing_shared_secret_is_refused_with_etsys_message(rig: Rig) -> None:
+    shop = f"/v3/application/shops/{rig.sandbox.state.shop_id}/listings"
+    with _client(rig, None) as client:
+        response = client.get(shop)
+    assert response.status_code == 403
+    assert response.json() == {"error": "Shared secret is required in x-api-key header."}
+    with _client(rig, rig.sandbox.keystring) as client:
+        response = client.get(shop)
+    assert response.status_code == 403
+    assert "keystring:shared_secret" in response.json()["error"]
+    # The document's own security check flags the first request too.
+    assert any("SecurityValidationError" in p for p in rig.transport.problems)
+    rig.transport.problems.clear()
+
+
+def test_sandbox_refuses_what_etsy_refuses(rig: Rig) -> None:
+    external_id = rig.sandbox.seed_listing("RULE-1", 3)
+    listing_id = int(external_id.split(":")[0])
+    key = f"{rig.sandbox.keystring}:{rig.sandbox.shared_secret}"
+    path = f"/v3/application/listings/{listing_id}/inventory"
+    with _client(rig, key) as client:
+        too_many = client.get(f"/v3/application/shops/{rig.sandbox.state.shop_id}/listings",
+                              params={"limit": 101})
+        inventory = client.get(path).json()
+        product = inventory["products"][0]
+        offering: dict[str, object] = {
+            "price": 25.0, "quantity": 0, "is_enabled": True, "readiness_state_id": None}
+
+        def put(offer: dict[str, object]) -> httpx.Response:
+            body = {"products": [{"sku": "RULE-1", "property_values": [], "offerings": [offer]}]}
+            return client.put(path, json=body)
+
+        zero = put(offering)
+        huge = put({**offering, "quantity": 1000})
+        no_readiness = put({"price": 25.0, "quantity": 2, "is_enabled": True})
+        good = put({**offering, "quantity": 2})
+    assert too_many.status_code == 400
+    assert zero.status_code == 400
+    assert zero.json()["error"] == "One offering must have quantity greater than 0"
+    assert huge.status_code == 400
+    assert no_readiness.status_code == 400
+    # The request without readiness_state_id breaks the document too: the validator sees it.
+    assert any("inventory" in p for p in rig.transport.problems)
+    rig.transport.problems.clear()
+    assert good.status_code == 200
+    # A full-replacement write regenerates product and offering ids.
+    new_product = good.json()["products"][0]
+    assert new_product["product_id"] != product["product_id"]
+    assert new_product["offerings"][0]["offering_id"] != product["offerings"][0]["offering_id"]
+    assert rig.sandbox.quantity(external_id) == 2

@@ -1,0 +1,84 @@
+"""A Gumroad rig: sandbox and connector sharing one virtual clock (sleep advances it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from oneshop_connectors.gumroad import GumroadSettings, connector
+from oneshop_connectors.gumroad.account import GumroadConnector
+from oneshop_connectors.gumroad.sandbox import GumroadSandbox
+
+from oneshop.protocols import ConnectorContext, MemoryTokenStore
+from oneshop.values import Listing, Order
+
+
+@dataclass
+class VirtualClock:
+    now: datetime = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
+    sleeps: list[float] = field(default_factory=list)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += timedelta(seconds=seconds)
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@dataclass
+class Rig:
+    sandbox: GumroadSandbox
+    clock: VirtualClock
+    connector: GumroadConnector
+    settings: GumroadSettings
+
+    def orders(self, cursor: str | None = None) -> tuple[list[Order], str | None, int]:
+        orders: list[Order] = []
+        last: str | None = None
+        rejected = 0
+        for page in self.connector.fetch_orders(cursor):
+            orders.extend(page.orders)
+            rejected += len(page.rejected)
+            last = page.cursor
+        return orders, last, rejected
+
+    def listings(self) -> dict[str, Listing]:
+        return {li.external_id: li for page in self.connector.fetch_listings()
+                for li in page.listings}
+
+    def requests_for(self, fn: Any) -> tuple[Any, int]:
+        before = self.sandbox.requests
+        result = fn()
+        return result, self.sandbox.requests - before
+
+
+def build_rig(**overrides: Any) -> Rig:
+    clock = VirtualClock()
+    sandbox = connector.sandbox(seed=7, clock=clock)
+    raw = sandbox.connector_settings("https://api.gumroad.com") | overrides
+    settings = GumroadSettings.model_validate(raw)
+    ctx = ConnectorContext(account="gum", clock=clock, sleep=clock.sleep,
+                           token_store=MemoryTokenStore(), transport=sandbox.transport())
+    return Rig(sandbox, clock, connector.build(settings, ctx), settings)
+
+
+@pytest.fixture
+def rig() -> Iterator[Rig]:
+    built = build_rig()
+    yield built
+    built.connector.close()
+
+
+@pytest.fixture
+def keep_rig() -> Iterator[Rig]:
+    """restock_refunds off: the account default (digital goods, kept items)."""
+    built = build_rig(restock_refunds=False)
+    yield built
+    built.connector.close()

@@ -1,0 +1,77 @@
+"""Fixtures: a Shopify sandbox on a virtual clock and a connector wired to it in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from oneshop_connectors.shopify import ShopifySettings, connector
+from oneshop_connectors.shopify.adapter import ShopifyConnector
+from oneshop_connectors.shopify.sandbox import ShopifySandbox
+
+from oneshop.protocols import ConnectorContext, MemoryTokenStore
+from oneshop.values import Listing
+
+
+@dataclass
+class VirtualClock:
+    """Time that moves only when someone sleeps (or a test advances it)."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 5, 1, 12, tzinfo=UTC))
+    sleeps: list[float] = field(default_factory=list)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += timedelta(seconds=seconds)
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Rig:
+    clock: VirtualClock
+    sandbox: ShopifySandbox
+    connector: ShopifyConnector
+    store: MemoryTokenStore
+
+    def listings(self) -> dict[str, Listing]:
+        return {li.external_id: li for page in self.connector.fetch_listings()
+                for li in page.listings}
+
+
+def make_rig(clock: VirtualClock, sandbox: ShopifySandbox, *,
+             sleep: Callable[[float], None] | None = None, **overrides: Any) -> Rig:
+    settings_data = sandbox.connector_settings("http://sandbox")
+    settings_data.update(overrides)
+    settings_data = {k: v for k, v in settings_data.items() if v is not None}
+    settings = ShopifySettings.model_validate(settings_data)
+    store = MemoryTokenStore()
+    ctx = ConnectorContext(account="test", clock=clock, sleep=sleep or clock.sleep,
+                           token_store=store, transport=sandbox.transport())
+    built = connector.build(settings, ctx)
+    assert isinstance(built, ShopifyConnector)
+    return Rig(clock, sandbox, built, store)
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock()
+
+
+@pytest.fixture
+def sandbox(clock: VirtualClock) -> ShopifySandbox:
+    return connector.sandbox(seed=3, clock=clock)
+
+
+@pytest.fixture
+def rig(clock: VirtualClock, sandbox: ShopifySandbox) -> Iterator[Rig]:
+    built = make_rig(clock, sandbox)
+    yield built
+    built.connector.close()
