@@ -8,6 +8,7 @@ with one summary line.
 from __future__ import annotations
 
 import dataclasses
+import random
 import signal
 import threading
 import time
@@ -30,6 +31,7 @@ from oneshop.notify import Notifier, watchdog_interval_s
 
 log = structlog.get_logger("oneshop.service")
 BUDGET_LOW_SHARE = 0.2
+SCAN_RETRY_S = 2.0  # first retry of a discovery/reconcile that did not run
 
 
 class Runner:
@@ -259,7 +261,10 @@ def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -
     scheduler = BlockingScheduler(timezone=UTC, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
 
+    unsuccessful: dict[str, int] = {}
+
     def schedule(runner: Runner) -> None:
+        unsuccessful.clear()
         for job in scheduler.get_jobs():
             if job.id != "housekeeping":
                 job.remove()
@@ -268,15 +273,31 @@ def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -
             if name not in runner.app.accounts.connectors:
                 continue
             cfg = account.config
-            scheduler.add_job(runner.reconcile, "interval", args=[name], kwargs={"link": True},
+            scheduler.add_job(scan, "interval", args=[runner, name, "discover"],
                               seconds=cfg.discover_seconds, id=f"{name}:discover",
                               next_run_time=now, jitter=max(1, cfg.discover_seconds // 20))
             scheduler.add_job(runner.poll, "interval", args=[name], seconds=cfg.poll_seconds,
                               id=f"{name}:orders", next_run_time=now + timedelta(seconds=1),
                               jitter=max(0.2, cfg.poll_seconds / 20))
-            scheduler.add_job(runner.reconcile, "interval", args=[name],
+            scheduler.add_job(scan, "interval", args=[runner, name, "reconcile"],
                               seconds=cfg.reconcile_seconds, id=f"{name}:reconcile",
                               jitter=max(1, cfg.reconcile_seconds // 20))
+
+    def scan(runner: Runner, name: str, job: str) -> None:
+        """Discovery and reconcile run hours apart, so one that did not run (the account
+        was busy with another job or instance, or the channel failed) is tried again soon,
+        backing off up to its own interval, instead of waiting for its next turn."""
+        key = f"{name}:{job}"
+        if runner.reconcile(name, link=job == "discover"):
+            unsuccessful.pop(key, None)
+            return
+        cfg = runner.app.config.accounts[name].config
+        interval = cfg.discover_seconds if job == "discover" else cfg.reconcile_seconds
+        tries = unsuccessful[key] = unsuccessful.get(key, 0) + 1
+        delay = min(interval, SCAN_RETRY_S * 2 ** min(tries - 1, 16)) * random.uniform(1, 1.5)
+        scheduler.add_job(scan, "date", args=[runner, name, job], id=f"{key}:retry",
+                          run_date=datetime.now(UTC) + timedelta(seconds=delay),
+                          replace_existing=True)
 
     def housekeeping() -> None:
         notifier.send("WATCHDOG=1")

@@ -88,6 +88,8 @@ def service_factory(tmp_path: Path) -> Iterator[Callable[..., Service]]:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+        if svc.logs.exists():  # pytest shows this only when the test failed
+            print("".join(svc.logs.read_text(errors="replace").splitlines(True)[-60:]))
         if svc.db is not None:
             svc.db.dispose()
         svc.shop.close()

@@ -4,11 +4,12 @@ change is pushed twice, and when one instance dies the other carries on."""
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from oneshop.ledger import models as m
 from oneshop.sandboxshop import wait_for
@@ -24,7 +25,7 @@ def test_two_instances_never_push_the_same_change_twice(
     svc = service_factory(database_url=database_url)
     ids = {f"T{i}": svc.shop.seed(f"T{i}", 10) for i in range(6)}
     first, second = svc.start(), svc.start()
-    wait_for(lambda: svc.bound() == 18, what="catalog bound")
+    wait_for(lambda: svc.bound() == 18, timeout_s=40, what="catalog bound")
     wait_for(lambda: svc.count(m.Push, m.Push.status == "pending") == 0, what="settled")
     writes = {k: s.writes for k, s in svc.shop.sandboxes.items()}
     for i in range(6):
@@ -49,3 +50,25 @@ def test_two_instances_never_push_the_same_change_twice(
     wait_for(lambda: set(svc.quantities(ids["T0"]).values()) == {7}, timeout_s=20,
              what="the surviving instance took over")
     assert svc.stop(second) == 0
+
+
+def test_a_discovery_that_found_the_account_busy_runs_soon_not_hours_later(
+        service_factory: Callable[..., Any], database_url: str) -> None:
+    # Another instance holds every account while this one starts, so its start-up
+    # discovery finds them busy; the default discovery interval is 6 hours.
+    if not database_url.startswith("postgresql"):
+        pytest.skip("an account held by another instance needs PostgreSQL advisory locks")
+    svc = service_factory(database_url=database_url)
+    svc.shop.seed("B1", 5)
+    with svc.ledger().connect() as other:
+        for kind in KINDS:
+            assert other.execute(text("SELECT pg_try_advisory_lock(hashtext(:k))"),
+                                 {"k": f"oneshop:{kind}"}).scalar()
+        proc = svc.start()
+        wait_for(lambda: b"service.started" in svc.logs.read_bytes(), what="start-up")
+        time.sleep(3)  # start-up discovery has run, found every account busy, and skipped
+        assert svc.bound() == 0
+        other.execute(text("SELECT pg_advisory_unlock_all()"))
+        other.commit()
+    wait_for(lambda: svc.bound() == 3, timeout_s=30, what="catalog bound after the retry")
+    assert svc.stop(proc) == 0
