@@ -42,7 +42,7 @@ def fold_drift(s: Session, account: str, seen: Sequence[catalog.Seen], rules: Ru
                 catalog.set_observed(s, item.binding_id, item.observed_before, now,
                                      drift_seen=None)
             continue
-        if _unconfirmed_push(s, item.binding_id, item.actual):
+        if unconfirmed_push(s, item.binding_id, item.actual):
             # Our own write whose answer was lost (a crash, a timeout): not a hand edit.
             catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
                                  pushed_qty=item.actual)
@@ -77,7 +77,7 @@ def fold_drift(s: Session, account: str, seen: Sequence[catalog.Seen], rules: Ru
     return changes
 
 
-def _unconfirmed_push(s: Session, binding_id: int, quantity: int) -> bool:
+def unconfirmed_push(s: Session, binding_id: int, quantity: int) -> bool:
     """Did we push `quantity` here after the last push the channel confirmed?"""
     rows = s.execute(select(m.Push.status, m.Push.quantity)
                      .where(m.Push.binding_id == binding_id)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop.accounts import Accounts
+from oneshop.drift import unconfirmed_push
 from oneshop.errors import AuthError, RetryableError
 from oneshop.ledger import catalog, store
 from oneshop.ledger import models as m
@@ -166,10 +167,13 @@ class SyncEngine:
         stale = self._apply_results(account, todo, push_ids, results)
         if stale and attempt < 2:
             # The channel changed under us: a sale there (pull it) or a hand edit (the
-            # reconcile folds it in). Pull, then retry with what we now believe.
-            self.pull_orders_quiet(account)
-            return len(todo) + self._push(account, sku_ids=[t.sku_id for t in stale],
-                                          decreases_only=False, attempt=attempt + 1)
+            # reconcile folds it in). Pull, tell the other channels what its sales took,
+            # then retry with what we now believe.
+            changed = self.pull_orders_quiet(account)
+            pushed = self.push_skus(changed) if changed else 0
+            return len(todo) + pushed + self._push(
+                account, sku_ids=[t.sku_id for t in stale], decreases_only=False,
+                attempt=attempt + 1)
         for t in stale:
             # Still moving after a fresh pull: a hand edit; the reconcile folds it in.
             log.warning("push.stale", account=account, sku=t.sku, listing=t.external_id)
@@ -210,10 +214,14 @@ class SyncEngine:
             alert("push_failed", "error", "stock could not be pushed after retries",
                   account=account, skus=[t.sku for t in todo][:20], error=str(exc))
 
-    def pull_orders_quiet(self, account: str) -> None:
-        """Ingest orders without pushing (used inside a push that found the channel moved)."""
+    def pull_orders_quiet(self, account: str) -> dict[int, int]:
+        """Ingest orders without pushing (inside a push that found the channel moved);
+        returns the stock changes by SKU, which the caller must push."""
+        changed: dict[int, int] = {}
         for page in self._order_pages(account):
-            self._record_page(account, page, PullSummary())
+            for sku_id, delta in self._record_page(account, page, PullSummary()).items():
+                changed[sku_id] = changed.get(sku_id, 0) + delta
+        return changed
 
     def _log_pushes(self, account: str, todo: Sequence[catalog.Target]) -> list[int]:
         now = self.clock()
@@ -262,8 +270,16 @@ class SyncEngine:
                     alert("zero_stock_policy_applied", "info", r.detail, account=account,
                           sku=t.sku, listing=t.external_id)
                 elif r.status == "stale":
-                    catalog.set_observed(s, t.binding_id, t.observed, now,
-                                         deactivated_by_us=t.deactivated_by_us)
+                    if r.observed is not None and unconfirmed_push(s, t.binding_id,
+                                                                   r.observed):
+                        # Our own earlier write whose answer was lost (a crash, a
+                        # timeout): believe it, or every compare-and-set fails from now.
+                        catalog.set_observed(s, t.binding_id, r.observed, now,
+                                             pushed_qty=r.observed,
+                                             deactivated_by_us=t.deactivated_by_us)
+                    else:
+                        catalog.set_observed(s, t.binding_id, t.observed, now,
+                                             deactivated_by_us=t.deactivated_by_us)
                     stale.append(t)
                 else:
                     catalog.set_observed(s, t.binding_id, t.observed, now,

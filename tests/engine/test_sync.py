@@ -195,3 +195,23 @@ def test_a_channel_not_polled_for_too_long_raises_one_channel_stale_alert(rig: R
     stale = rig.alerts("channel_stale")
     assert {a.account for a in stale} == set(rig.shop.kinds)
     assert len(stale) == len(rig.shop.kinds), "one alert per stale episode, not per check"
+
+
+def test_sales_found_by_a_stale_push_reach_the_other_channels_at_once(rig: Rig) -> None:
+    # Shopify's compare-and-set refuses a push because a sale moved its quantity; the
+    # pull that follows finds another Shopify sale too, which must not wait for
+    # Shopify's own poll before the other channels hear of it.
+    if "shopify" not in rig.shop.kinds or len(rig.shop.kinds) < 3:
+        pytest.skip("needs Shopify and two other channels")
+    seller, bystander = (k for k in rig.shop.kinds if k != "shopify")
+    a, b = start(rig, "STALE-A", 3), start(rig, "STALE-B", 3)
+    shopify = rig.shop.sandboxes["shopify"]
+    shopify.sell(a["shopify"], 1)
+    shopify.sell(b["shopify"], 1)
+    rig.shop.sandboxes[seller].sell(b[seller], 1)
+    assert rig.runner.poll(seller)  # its push of B to Shopify comes back stale
+    assert rig.on_hand("STALE-A") == 2
+    assert rig.qty(bystander, a) == 2, "Shopify's sale of A was booked but not pushed"
+    assert rig.qty(seller, a) == 2
+    assert rig.on_hand("STALE-B") == 1
+    assert {k: rig.qty(k, b) for k in rig.shop.kinds} == dict.fromkeys(rig.shop.kinds, 1)

@@ -19,15 +19,19 @@ from oneshop.sandboxshop import KINDS, SandboxShop
 from oneshop.service import Runner
 
 
+def is_stock_write(request: httpx.Request) -> bool:
+    return b"inventorySetQuantities" in request.content or request.method == "PUT"
+
+
 class DiesAfterPush(httpx.BaseTransport):
-    """Shopify processes the stock write, then the process dies before the answer."""
+    """The channel processes the stock write, then the process dies before the answer."""
 
     def __init__(self, inner: httpx.BaseTransport) -> None:
         self.inner, self.armed = inner, False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
-        if self.armed and b"inventorySetQuantities" in request.content:
+        if self.armed and is_stock_write(request):
             self.armed = False
             raise KeyboardInterrupt  # a BaseException, like a SIGKILL: nothing catches it
         return response
@@ -39,13 +43,12 @@ class Rig:
         self.shop = SandboxShop(state_dir=tmp_path / "state", database_url=database_url,
                                 clock=self.clock.now)
         self.shop.prepare_ledger()
-        self.shopify = DiesAfterPush(self.shop.sandboxes["shopify"].transport())
+        self.dies = {k: DiesAfterPush(s.transport()) for k, s in self.shop.sandboxes.items()}
+        self.shopify = self.dies["shopify"]
         self.start()
 
     def start(self) -> None:
-        transports: dict[str, httpx.BaseTransport] = {
-            k: s.transport() for k, s in self.shop.sandboxes.items()}
-        transports["shopify"] = self.shopify
+        transports: dict[str, httpx.BaseTransport] = dict(self.dies)
         self.app = app_mod.build(self.shop.config(), transports=transports,
                                  clock=self.clock.now, sleep=self.clock.sleep)
         self.runner = Runner(self.app)
@@ -93,6 +96,26 @@ def test_a_push_whose_answer_was_lost_is_not_adopted_as_a_hand_edit(rig: Rig) ->
     for _ in range(3):
         assert rig.runner.reconcile("shopify")
     assert rig.on_hand("MUG") == 1
+    assert rig.movements("channel_edit") == []
+
+
+def test_a_compare_and_set_refused_by_our_own_lost_write_is_not_stuck(rig: Rig) -> None:
+    """Seed 371: Gumroad took our write but the process died before the answer; every
+    later push compared against the old belief came back 'stale', so Gumroad kept
+    showing a unit that was gone until the hourly reconcile, and sold it."""
+    ids = rig.shop.seed("MUG", 2)
+    rig.discover()
+    rig.sb("shopify").sell(ids["shopify"], 1)
+    rig.dies["gumroad"].armed = True
+    with pytest.raises(KeyboardInterrupt):
+        rig.runner.poll("shopify")
+    rig.app.db.dispose()
+    rig.start()  # a new process on the same ledger
+    assert rig.sb("gumroad").quantity(ids["gumroad"]) == 1, "the write did land"
+    rig.sb("shopify").sell(ids["shopify"], 1)
+    assert rig.runner.poll("shopify")
+    assert rig.on_hand("MUG") == 0
+    assert rig.sb("gumroad").quantity(ids["gumroad"]) == 0
     assert rig.movements("channel_edit") == []
 
 

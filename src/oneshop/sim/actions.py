@@ -137,6 +137,8 @@ class Actions:
             return
         sale = self.rng.choice(open_sales)
         sb = self.sb(sale.kind)
+        ext = self.truth.listings[sale.sku][sale.kind]
+        shown_before = sb.quantity(ext) or 0
         how = "cancel"
         if sale.kind == "shopify":
             how = self.rng.choice(["cancel", "cancel-no-restock", "refund", "refund-no-restock"])
@@ -147,6 +149,10 @@ class Actions:
             sb.cancel(sale.order_id, restock=how == "cancel")
             sale.restock_expected = sale.quantity if how == "cancel" else 0
         sale.closed = True
+        if (sb.quantity(ext) or 0) > shown_before:
+            # The channel put the unit back on its own shelf (Shopify restocks): it may
+            # sell it before its next pull tells us, whatever the ledger knows.
+            self.disturbed.add(sale.kind)
         self.trace(f"{how} {sale.kind} {sale.order_id} ({sale.sku} x{sale.quantity})")
 
     def hand_edit(self) -> None:
