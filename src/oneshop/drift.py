@@ -37,6 +37,15 @@ def fold_drift(s: Session, account: str, seen: Sequence[catalog.Seen], rules: Ru
             if item.actual != item.observed_before or item.drift_seen is not None:
                 catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None)
             continue
+        if (item.held_qty is not None and item.state not in OFF_SALE
+                and item.actual != item.observed_before
+                and unconfirmed_push(s, item.binding_id, item.actual)):
+            # Our reactivation of a listing we held off sale went through, but its answer
+            # was lost: it is on sale again, so it must be pushed like any other.
+            catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
+                                 pushed_qty=item.actual, held_qty=None,
+                                 deactivated_by_us=False)
+            continue
         if item.held_qty is not None or item.actual == item.observed_before:
             if item.drift_seen is not None:
                 catalog.set_observed(s, item.binding_id, item.observed_before, now,

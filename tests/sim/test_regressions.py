@@ -3,7 +3,7 @@ the name's docstring). Real engine, real connectors, in-process sandboxes, virtu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,11 @@ class DiesAfterPush(httpx.BaseTransport):
 
     def __init__(self, inner: httpx.BaseTransport) -> None:
         self.inner, self.armed = inner, False
+        self.when: Callable[[httpx.Request], bool] = is_stock_write
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
-        if self.armed and is_stock_write(request):
+        if self.armed and self.when(request):
             self.armed = False
             raise KeyboardInterrupt  # a BaseException, like a SIGKILL: nothing catches it
         return response
@@ -117,6 +118,32 @@ def test_a_compare_and_set_refused_by_our_own_lost_write_is_not_stuck(rig: Rig) 
     assert rig.on_hand("MUG") == 0
     assert rig.sb("gumroad").quantity(ids["gumroad"]) == 0
     assert rig.movements("channel_edit") == []
+
+
+def test_a_reactivation_whose_answer_was_lost_is_pushed_like_any_listing(rig: Rig) -> None:
+    """Seed 847: Etsy put the listing we had taken off sale back on sale, the process
+    died before the answer, and the listing was still thought held at 0: it went on
+    showing a unit after the stock was gone again."""
+    ids = rig.shop.seed("CARD", 1)
+    rig.discover()
+    order = rig.sb("shopify").sell(ids["shopify"], 1)
+    assert rig.runner.poll("shopify")
+    assert rig.sb("etsy").listing_state(ids["etsy"]) == "inactive"
+    rig.sb("shopify").cancel(order, restock=True)
+    assert rig.runner.poll("shopify")
+    rig.dies["etsy"].when = lambda r: r.method == "PATCH" and b"state=active" in r.content
+    rig.dies["etsy"].armed = True
+    with pytest.raises(KeyboardInterrupt):
+        rig.runner.poll("etsy")  # its pull ends by raising Etsy: reactivated, then death
+    rig.app.db.dispose()
+    rig.start()
+    assert rig.sb("etsy").listing_state(ids["etsy"]) == "active"
+    rig.sb("shopify").sell(ids["shopify"], 1)  # Shopify restocked the cancelled unit
+    assert rig.runner.poll("shopify")
+    assert rig.on_hand("CARD") == 0
+    for _ in range(2):
+        assert rig.runner.reconcile("etsy")
+    assert rig.sb("etsy").listing_state(ids["etsy"]) == "inactive"
 
 
 def test_an_edit_adopted_below_zero_is_a_second_oversell_episode_with_its_own_alert(
