@@ -26,13 +26,16 @@ def check_oversells(s: Session, sku_deltas: Mapping[int, int],
         if not (sku.on_hand < 0 <= sku.on_hand - delta):
             continue
         orders = _racing_sales(s, sku_id, units=1 - sku.on_hand)
-        latest = orders[0]
+        fix = (f"find {-sku.on_hand} more unit(s) and run "
+               f"`oneshop adjust {sku.sku} +{-sku.on_hand} --reason found`")
+        # No sale at all when a hand edit or an adjustment alone crossed 0.
+        action = (f"cancel or refund the later order ({orders[0]['account']} "
+                  f"{orders[0]['order']}), or {fix}") if orders else (
+            f"a count or edit left fewer units than were sold: {fix}")
         fields = {
             "sku": sku.sku, "on_hand": sku.on_hand,
             "orders": [f"{o['account']}:{o['order']} x{o['quantity']}" for o in orders],
-            "action": (f"cancel or refund the later order ({latest['account']} "
-                       f"{latest['order']}), or find {-sku.on_hand} more unit(s) and run "
-                       f"`oneshop adjust {sku.sku} +{-sku.on_hand} --reason found`"),
+            "action": action,
         }
         # One alert per episode: the movement that crossed 0 names it (the newest sale
         # may be an earlier episode's, when an adopted hand edit crosses this time).
