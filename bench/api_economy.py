@@ -1,5 +1,6 @@
-"""API economy, counted at the sandboxes: requests per idle cycle per channel (target 1)
-and writes per single-SKU sale per other channel (target 1).
+"""API economy, counted at the sandboxes: requests per idle cycle per channel (target 1),
+writes per single-SKU sale per other channel (target 1), and Etsy requests per listing
+pushed in a burst of sales on the other channels (target about 1: Etsy's daily budget).
 
     .venv/bin/python bench/api_economy.py [--skus 200]
 """
@@ -52,8 +53,24 @@ def main() -> None:
                   + ", ".join(f"{k} {shop.sandboxes[k].writes - writes[k]}" for k in others)
                   + " (target 1); requests incl. read-backs "
                   + ", ".join(f"{k} {shop.sandboxes[k].requests - reqs[k]}" for k in others))
+        burst(shop, runner, ids)
         app.close()
         shop.close()
+
+
+def burst(shop: SandboxShop, runner: Runner, ids: list[dict[str, str]]) -> None:
+    """One sale of every SKU, on Shopify or Gumroad in turn, then a poll of each."""
+    etsy = shop.sandboxes["etsy"]
+    requests, writes = etsy.requests, etsy.writes
+    sellers = [k for k in KINDS if k != "etsy"]
+    for i, skus in enumerate(ids):
+        seller = sellers[i % len(sellers)]
+        shop.sandboxes[seller].sell(skus[seller], 1)
+    for seller in sellers:
+        assert runner.poll(seller)
+    used, pushed = etsy.requests - requests, etsy.writes - writes
+    print(f"burst, {len(ids)} sales on {' + '.join(sellers)}: etsy listings pushed {pushed}, "
+          f"requests {used} = {used / max(pushed, 1):.2f} per listing (target about 1)")
 
 
 if __name__ == "__main__":

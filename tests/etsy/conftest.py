@@ -7,7 +7,7 @@ import json
 import os
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -125,6 +125,22 @@ class ValidatingTransport(httpx.BaseTransport):
         self.checked += 1
 
 
+class BeforeRequest(httpx.BaseTransport):
+    """Runs `action` just before the `nth` request that `match`es reaches the sandbox: a
+    fault armed in the middle of a push, a token that expires between two requests."""
+
+    def __init__(self, inner: httpx.BaseTransport, match: Callable[[httpx.Request], bool],
+                 action: Callable[[], None], nth: int) -> None:
+        self.inner, self.match, self.action, self.left = inner, match, action, nth
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.left > 0 and self.match(request):
+            self.left -= 1
+            if self.left == 0:
+                self.action()
+        return self.inner.handle_request(request)
+
+
 @dataclass
 class Rig:
     sandbox: EtsySandbox
@@ -142,6 +158,11 @@ class Rig:
         assert isinstance(built, EtsyConnector)
         self.connectors.append(built)
         return built
+
+    def before(self, match: Callable[[httpx.Request], bool], action: Callable[[], None],
+               *, nth: int = 1) -> None:
+        """Run `action` before the `nth` matching API request (behind the validation)."""
+        self.transport.inner = BeforeRequest(self.transport.inner, match, action, nth)
 
     def listings(self, conn: EtsyConnector | None = None) -> dict[str, Any]:
         conn = conn or self.connector()

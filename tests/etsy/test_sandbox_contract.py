@@ -16,16 +16,31 @@ def _client(rig: Rig, api_key: str | None) -> httpx.Client:
 
 def test_connector_traffic_validates_against_the_openapi_document(rig: Rig) -> None:
     listing = rig.sandbox.seed_listing("DOC-1", 4)
-    rig.sandbox.seed_variant_listing("Shirt", [("TS-S", "Small", 2), (None, "Large", 3)])
+    small, large = rig.sandbox.seed_variant_listing(
+        "Shirt", [("TS-S", "Small", 2), (None, "Large", 3)])
+    sold = rig.sandbox.seed_listing("DOC-SOLD", 1)
     rig.sandbox.sell(listing, 1)
+    rig.sandbox.sell(sold, 1)
     conn = rig.connector()
     found = rig.listings(conn)
     list(conn.fetch_orders(None))
     conn.push_stock([])
     from oneshop.values import StockLevel
 
-    conn.push_stock([StockLevel(listing=found[listing], quantity=2, observed=3, push_id="p")])
-    assert rig.transport.checked >= 6
+    def level(external_id: str, quantity: int) -> StockLevel:
+        return StockLevel(listing=found[external_id], quantity=quantity,
+                          observed=found[external_id].quantity, push_id=external_id)
+
+    results = conn.push_stock([level(listing, 2), level(small, 0), level(large, 5),
+                               level(sold, 2)])
+    assert [r.status for r in results] == ["ok", "ok", "ok", "policy"]
+    api = [r for r in rig.transport.sent if r.url.path.startswith("/v3/application/")]
+    # The push's batch read (with inventories, an active and a sold_out listing: nullable
+    # fields null) and its writes, whose answers are the read-back, were all validated.
+    batch = [r for r in api if r.url.path.endswith("/listings/batch")]
+    assert len(batch) == 1 and batch[0].url.params.get_list("includes") == ["Inventory"]
+    assert sum(r.method == "PUT" for r in api) == 3
+    assert rig.transport.checked == len(api)
     assert not rig.transport.problems
 
 

@@ -47,15 +47,17 @@ def test_a_401_refreshes_and_replays_the_same_write(rig: Rig) -> None:
     external_id = rig.sandbox.seed_listing("REPLAY-1", 5)
     conn = rig.connector()
     listing = rig.listings(conn)[external_id]
-    rig.sandbox.expire_access_tokens()  # Etsy says expired while our store says fresh
+    # Etsy says expired while our store says fresh, just as the write goes out.
+    rig.before(lambda request: request.method == "PUT", rig.sandbox.expire_access_tokens)
     (result,) = conn.push_stock([StockLevel(listing=listing, quantity=2, observed=5,
                                             push_id="p")])
-    assert result.status == "ok"
+    assert (result.status, result.observed) == ("ok", 2)
     assert rig.sandbox.quantity(external_id) == 2
-    methods = [r.method for r in rig.transport.sent if "/inventory" in r.url.path]
-    # GET (401), GET, PUT ... the PUT went out as a PUT with its body.
-    assert methods.count("PUT") == 1
-    assert rig.store.saves == 1
+    puts = [r for r in rig.transport.sent if r.method == "PUT"]
+    # PUT (401), refresh, the same PUT again: it went out as a PUT with its body.
+    assert len(puts) == 2 and puts[0].content == puts[1].content
+    assert puts[0].headers["authorization"] != puts[1].headers["authorization"]
+    assert rig.sandbox.writes == 1 and rig.store.saves == 1  # the refused PUT wrote nothing
 
 
 def test_revoked_tokens_raise_auth_error(rig: Rig) -> None:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
-from oneshop.errors import RetryableError
 from oneshop.protocols import ConnectorContext
 from oneshop.values import (
     Budget,
@@ -21,7 +20,7 @@ from oneshop.values import (
     StockLevel,
 )
 from oneshop_connectors.etsy import endpoints
-from oneshop_connectors.etsy.client import EtsyHttp
+from oneshop_connectors.etsy.client import EtsyHttp, results_of
 from oneshop_connectors.etsy.mapping import map_listing, map_receipt, updated_ts
 from oneshop_connectors.etsy.push import push_levels
 
@@ -65,13 +64,6 @@ def lookahead(items: Iterable[T]) -> Iterator[tuple[T, bool]]:
     yield current, True
 
 
-def _results(body: Any) -> list[Any]:
-    results = body.get("results") if isinstance(body, dict) else None
-    if not isinstance(results, list):
-        raise RetryableError("Etsy answered a list request without `results`")
-    return results
-
-
 class EtsyConnector:
     """Satisfies `oneshop.protocols.Connector` for one Etsy shop."""
 
@@ -89,7 +81,7 @@ class EtsyConnector:
             while True:
                 body = self._http.get(endpoints.shop_listings(self._settings.shop_id),
                                       endpoints.listings_params(state, offset))
-                results = _results(body)
+                results = results_of(body)
                 yield self._listings_page(results, seen)
                 offset += len(results)
                 if len(results) < endpoints.PAGE_LIMIT:
@@ -101,7 +93,7 @@ class EtsyConnector:
         for start in range(0, len(listing_ids), endpoints.BATCH_SIZE):
             batch = list(listing_ids[start:start + endpoints.BATCH_SIZE])
             body = self._http.get(endpoints.listings_batch(), endpoints.batch_params(batch))
-            yield self._listings_page(_results(body), seen)
+            yield self._listings_page(results_of(body), seen)
 
     def _listings_page(self, results: list[Any], seen: set[str]) -> ListingsPage:
         listings: list[Listing] = []
@@ -147,7 +139,7 @@ class EtsyConnector:
         while True:
             body = self._http.get(endpoints.shop_receipts(self._settings.shop_id),
                                   endpoints.changed_receipts_params(floor, offset))
-            results = _results(body)
+            results = results_of(body)
             yield results
             if len(results) < endpoints.PAGE_LIMIT:
                 return
@@ -164,7 +156,7 @@ class EtsyConnector:
             body = self._http.get(endpoints.shop_receipts(self._settings.shop_id),
                                   endpoints.canceled_receipts_params(
                                       int(window_start.timestamp()), offset))
-            results = _results(body)
+            results = results_of(body)
             yield results
             offset += len(results)
             if len(results) < endpoints.PAGE_LIMIT:

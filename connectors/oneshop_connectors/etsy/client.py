@@ -54,6 +54,14 @@ def _header_int(headers: httpx.Headers, *names: str) -> int | None:
     return None
 
 
+def results_of(body: Any) -> list[Any]:
+    """The `results` of a list answer; an answer without them is Etsy's hiccup, retried."""
+    results = body.get("results") if isinstance(body, dict) else None
+    if not isinstance(results, list):
+        raise RetryableError("Etsy answered a list request without `results`")
+    return results
+
+
 def error_message(response: httpx.Response) -> str:
     try:
         body = response.json()

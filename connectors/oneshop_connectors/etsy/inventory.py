@@ -42,6 +42,33 @@ def current_quantities(listing_id: int, inventory: Any, listing_state: str) -> d
     return found
 
 
+def listing_readiness(listing: Any, inventory: Any) -> int | None:
+    """The processing profile to send for offerings that carry none.
+
+    Etsy returns the listing's `readiness_state_id` only on shop-scoped and single-listing
+    reads of an active physical listing; the batch read and off-sale listings give null.
+    Then the profile another offering of the same listing carries stands in for it.
+    """
+    own = _profile_id(listing)
+    if own is not None:
+        return own
+    products = inventory.get("products") if isinstance(inventory, dict) else None
+    for product in products if isinstance(products, list) else []:
+        offerings = product.get("offerings") if isinstance(product, dict) else None
+        for offering in offerings if isinstance(offerings, list) else []:
+            found = _profile_id(offering)
+            if found is not None:
+                return found
+    return None
+
+
+def _profile_id(raw: Any) -> int | None:
+    value = raw.get("readiness_state_id") if isinstance(raw, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return value
+
+
 def _property_value(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise InvalidRecord("property value is not an object")

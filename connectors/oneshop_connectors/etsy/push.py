@@ -1,31 +1,72 @@
-"""Publishing quantities: read the inventory fresh, reshape it whole, PUT, re-read.
+"""Publishing quantities: batch-read the listings, reshape each inventory whole, PUT.
 
 Etsy has no compare-and-set: the fresh read stands in for it (a quantity that moved since
-the core last observed it is reported `stale`, not overwritten). Zero stock and listing
-states follow the account's policy (DESIGN.md 2.2).
+the core last observed it is reported `stale`, not overwritten). One
+getListingsByListingIds call reads up to 100 listings with their inventories, and the PUT
+answers with the inventory as written, so a pushed listing costs about one request
+(it was three: GET, PUT, GET again). Zero stock and listing states follow the account's
+policy (DESIGN.md 2.2).
+
+A RetryableError or AuthError (a 429 past its inline wait, a connection that kept
+dropping) leaves `push_levels` with no results at all, however many listings were already
+written: the engine marks every push of the call failed and pushes again after the next
+pull, where a write that did land reads back as our own.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from oneshop.errors import InvalidRecord
 from oneshop.values import PushResult, StockLevel
 from oneshop_connectors.etsy import endpoints
-from oneshop_connectors.etsy.client import EtsyHttp, EtsyRefused
-from oneshop_connectors.etsy.inventory import current_quantities, reshape
+from oneshop_connectors.etsy.client import EtsyHttp, EtsyRefused, results_of
+from oneshop_connectors.etsy.inventory import current_quantities, listing_readiness, reshape
 from oneshop_connectors.etsy.mapping import listing_id_of
 
 if TYPE_CHECKING:
     from oneshop_connectors.etsy import EtsySettings
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fresh:
+    """One listing as just read: its inventory, its state, the profile to send."""
+
+    inventory: Any
+    state: str
+    readiness: int | None
+
+
+def fresh_of(listing: Any, inventory: Any) -> Fresh:
+    state = listing.get("state") if isinstance(listing, dict) else None
+    return Fresh(inventory=inventory, state=state if isinstance(state, str) else "active",
+                 readiness=listing_readiness(listing, inventory))
+
+
+def read_batch(http: EtsyHttp, listing_ids: list[int]) -> dict[int, Fresh]:
+    """getListingsByListingIds with inventories (≤ 100 ids): what it returned, by id."""
+    try:
+        body = http.get(endpoints.listings_batch(), endpoints.batch_params(listing_ids))
+    except EtsyRefused:
+        # Refused as a whole (a 404 when none of the ids exists, say): each listing's own
+        # read then tells which of them is at fault.
+        return {}
+    found: dict[int, Fresh] = {}
+    for raw in results_of(body):
+        listing_id = raw.get("listing_id") if isinstance(raw, dict) else None
+        # A listing left out or without an inventory object falls back to the
+        # per-listing read, which says why (404, no inventory records, ...).
+        if listing_id in listing_ids and isinstance(raw.get("inventory"), dict):
+            found[listing_id] = fresh_of(raw, raw["inventory"])
+    return found
+
+
 def push_levels(http: EtsyHttp, settings: EtsySettings, levels: Sequence[StockLevel]
                 ) -> list[PushResult]:
-    """One result per level, in order; listings are written one at a time."""
+    """One result per level, in order; listings are read 100 at a time, written one by one."""
     by_listing: dict[int, list[int]] = defaultdict(list)
     results: dict[int, PushResult] = {}
     for index, level in enumerate(levels):
@@ -33,10 +74,16 @@ def push_levels(http: EtsyHttp, settings: EtsySettings, levels: Sequence[StockLe
             by_listing[listing_id_of(level.listing.external_id)].append(index)
         except InvalidRecord as exc:
             results[index] = _result(level, "failed", None, exc.reason)
-    for listing_id, indexes in by_listing.items():
-        group = [levels[i] for i in indexes]
-        pushed = ListingPush(http, settings, listing_id, group).run()
-        results.update(zip(indexes, pushed, strict=True))
+    listing_ids = list(by_listing)
+    for start in range(0, len(listing_ids), endpoints.BATCH_SIZE):
+        # Read a batch just before writing it, not every batch up front: the read a PUT
+        # relies on is at most one batch of writes old (about 10 s at 10 QPS).
+        batch = listing_ids[start:start + endpoints.BATCH_SIZE]
+        fresh = read_batch(http, batch)
+        for listing_id in batch:
+            indexes = by_listing[listing_id]
+            push = ListingPush(http, settings, listing_id, [levels[i] for i in indexes])
+            results.update(zip(indexes, push.run(fresh.get(listing_id)), strict=True))
     return [results[i] for i in range(len(levels))]
 
 
@@ -58,18 +105,16 @@ class ListingPush:
                  levels: list[StockLevel]) -> None:
         self.http, self.settings, self.listing_id, self.levels = http, settings, listing_id, levels
 
-    def read(self) -> tuple[Any, str, int | None]:
+    def read(self) -> Fresh:
+        """The per-listing read: for what the batch read did not return, and after a renewal."""
         inventory = self.http.get(endpoints.listing_inventory(self.listing_id),
                                   {"includes": "Listing"})
-        listing = inventory.get("listing") if isinstance(inventory, dict) else None
-        state = listing.get("state") if isinstance(listing, dict) else None
-        readiness = listing.get("readiness_state_id") if isinstance(listing, dict) else None
-        return inventory, state if isinstance(state, str) else "active", (
-            readiness if isinstance(readiness, int) else None)
+        return fresh_of(inventory.get("listing") if isinstance(inventory, dict) else None,
+                        inventory)
 
-    def run(self) -> list[PushResult]:
+    def run(self, fresh: Fresh | None) -> list[PushResult]:
         try:
-            return self._run()
+            return self._run(fresh or self.read())
         except EtsyRefused as exc:
             return [_result(level, "failed", None, f"Etsy refused: {exc}")
                     for level in self.levels]
@@ -77,9 +122,8 @@ class ListingPush:
             return [_result(level, "failed", None, f"unreadable inventory: {exc.reason}")
                     for level in self.levels]
 
-    def _run(self) -> list[PushResult]:
-        inventory, state, readiness = self.read()
-        current = current_quantities(self.listing_id, inventory, state)
+    def _run(self, fresh: Fresh) -> list[PushResult]:
+        current = current_quantities(self.listing_id, fresh.inventory, fresh.state)
         early: dict[int, PushResult] = {}
         desired: dict[str, int] = {}
         for i, level in enumerate(self.levels):
@@ -92,11 +136,12 @@ class ListingPush:
                 desired[key] = min(max(level.quantity, 0), endpoints.MAX_QUANTITY)
         if not desired:
             return [early[i] for i in range(len(self.levels))]
-        shaped = reshape(self.listing_id, inventory, desired, readiness_state_id=readiness)
+        shaped = reshape(self.listing_id, fresh.inventory, desired,
+                         readiness_state_id=fresh.readiness)
         if shaped.on_sale:
-            written = self._write(shaped.body, state)
+            written = self._write(shaped.body, fresh.state)
         else:
-            written = self._zero_stock(state, current)
+            written = self._zero_stock(fresh.state, current)
         return [early.get(i) or written[level.listing.external_id]
                 for i, level in enumerate(self.levels)]
 
@@ -107,46 +152,52 @@ class ListingPush:
                 lv, "policy", current.get(lv.listing.external_id),
                 "left: all offerings 0 cannot be written") for lv in self.levels}
         if state == "active":
-            self.http.call("PATCH", endpoints.update_listing(self.settings.shop_id,
-                                                             self.listing_id),
-                           form={"state": "inactive"})
-            detail, state = "deactivated", "inactive"
+            detail, state = "deactivated", self._set_state("inactive")
         else:
             detail = f"already off sale ({state})"
         return {lv.listing.external_id: _result(lv, "policy", 0, detail, state)
                 for lv in self.levels}
 
     def _write(self, body: dict[str, Any], state: str) -> dict[str, PushResult]:
-        self.http.call("PUT", endpoints.listing_inventory(self.listing_id), json_body=body)
-        detail, status = self._after_write_state(state)
-        inventory, state_now, _ = self.read()
-        observed = current_quantities(self.listing_id, inventory, state_now)
+        # updateListingInventory answers with the inventory as written: that is the
+        # read-back, and no sale can land between a write and its own answer.
+        written = self.http.call("PUT", endpoints.listing_inventory(self.listing_id),
+                                 json_body=body)
+        detail, status, state_now = self._after_write_state(state)
+        if state == "sold_out" and state_now == "active":
+            # A renewal sets quantities of its own ("will update the quantity to 1").
+            written = self.read().inventory
+        observed = current_quantities(self.listing_id, written, state_now)
         results: dict[str, PushResult] = {}
         for level in self.levels:
             key = level.listing.external_id
-            seen = observed.get(key)
             note = detail or ("capped at 999" if level.quantity > endpoints.MAX_QUANTITY else "")
-            # The PUT took effect; a read-back below it is a sale that landed in between
-            # (Etsy has no compare-and-set), which the next orders pull books.
-            result_status = status
-            if state_now != "active" and status != "policy":
-                result_status = "policy"
-            results[key] = _result(level, result_status, seen, note, state_now)
+            result_status = status if state_now == "active" else "policy"
+            results[key] = _result(level, result_status, observed.get(key), note, state_now)
         return results
 
-    def _after_write_state(self, state: str) -> tuple[str, str]:
-        """Put a listing back on sale when policy allows; (detail, status)."""
+    def _after_write_state(self, state: str) -> tuple[str, str, str]:
+        """Put a listing back on sale when policy allows; (detail, status, state after)."""
         if state == "active":
-            return "", "ok"
+            return "", "ok", state
         if state == "sold_out" and not self.settings.renew_sold_out:
-            return "sold_out: not renewed (renew_sold_out = false; renewal costs a fee)", "policy"
+            return ("sold_out: not renewed (renew_sold_out = false; renewal costs a fee)",
+                    "policy", state)
         # The state is the listing's: one level we deactivated and one with stock suffice.
         if state == "inactive" and not (any(lv.may_activate for lv in self.levels)
                                         and any(lv.quantity > 0 for lv in self.levels)):
-            return "quantities written; listing left inactive (not deactivated by oneshop)", (
-                "policy")
+            return ("quantities written; listing left inactive (not deactivated by oneshop)",
+                    "policy", state)
         if state not in ("inactive", "sold_out"):
-            return f"quantities written; listing is {state}", "policy"
-        self.http.call("PATCH", endpoints.update_listing(self.settings.shop_id, self.listing_id),
-                       form={"state": "active"})
-        return ("renewed (a listing fee applies)" if state == "sold_out" else "reactivated"), "ok"
+            return f"quantities written; listing is {state}", "policy", state
+        state_now = self._set_state("active")
+        return ("renewed (a listing fee applies)" if state == "sold_out" else "reactivated",
+                "ok", state_now)
+
+    def _set_state(self, target: str) -> str:
+        """updateListing(state); the state its answer (a ShopListing) reports."""
+        answer = self.http.call("PATCH", endpoints.update_listing(self.settings.shop_id,
+                                                                  self.listing_id),
+                                form={"state": target})
+        state = answer.get("state") if isinstance(answer, dict) else None
+        return state if isinstance(state, str) else target

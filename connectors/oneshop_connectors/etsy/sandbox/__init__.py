@@ -132,6 +132,18 @@ class EtsySandbox:
             listing.state = state
             listing.updated_ts = self.state.now_ts()
 
+    def set_enabled(self, external_id: str, enabled: bool) -> None:
+        """The seller switches one variant off (or on) on Etsy.com, keeping its quantity."""
+        with self.state.lock:
+            listing, product = self.state.find_product(external_id)
+            product.offering.is_enabled = enabled
+            listing.updated_ts = self.state.now_ts()
+
+    def delete_listing(self, external_id: str) -> None:
+        """The seller deletes the listing on Etsy.com: reads of it answer 404 from now on."""
+        with self.state.lock:
+            del self.state.listings[self.state.find_product(external_id)[0].listing_id]
+
     @property
     def fees(self) -> list[tuple[int, str]]:
         with self.state.lock:

@@ -169,8 +169,10 @@ class EtsyApi:
             raise GateRefused(400, "listing_ids must hold between 1 and 100 ids")
         inventory = "Inventory" in _list_arg(req, "includes")
         found = [self.state.listings[i] for i in ids if i in self.state.listings]
+        # Neither shop-scoped nor a single listing: no listing-level readiness_state_id.
         return 200, {"count": len(found), "results": [
-            listing_json(self.state, li, with_inventory=inventory) for li in found]}
+            listing_json(self.state, li, with_inventory=inventory, scoped=False)
+            for li in found]}
 
     def listing(self, req: Request, listing_id: int) -> Result:
         inventory = "Inventory" in _list_arg(req, "includes")

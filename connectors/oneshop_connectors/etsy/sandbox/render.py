@@ -48,8 +48,11 @@ def inventory_json(listing: ListingRecord) -> dict[str, Any]:
 
 
 def listing_json(state: EtsyState, listing: ListingRecord, *,
-                 with_inventory: bool = False) -> dict[str, Any]:
+                 with_inventory: bool = False, scoped: bool = True) -> dict[str, Any]:
+    """A ShopListing. `scoped`: the endpoint is shop-scoped or reads a single listing; only
+    those return the listing's readiness_state_id, and only while it is active (OpenAPI)."""
     first = listing.products[0].offering if listing.products else None
+    readiness = listing.readiness_state_id if scoped and listing.state == "active" else None
     body: dict[str, Any] = {
         "listing_id": listing.listing_id,
         "user_id": state.user_id,
@@ -68,7 +71,7 @@ def listing_json(state: EtsyState, listing: ListingRecord, *,
         "has_variations": any(p.property_values for p in listing.products),
         "should_auto_renew": False,
         "price": money(first.price_cents if first else 0),
-        "readiness_state_id": listing.readiness_state_id,
+        "readiness_state_id": readiness,
         "skus": [p.sku for p in listing.products if p.sku],
         "tags": [],
         "materials": [],
