@@ -1,4 +1,4 @@
-"""Pushes read listings 100 at a time and take the PUT's answer as the read-back:
+"""Pushes read listings in batches of READ_AHEAD and take the PUT's answer as the read-back:
 request counts, stale detection, policies in a mixed batch, and failures mid-push."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from collections import Counter
 
 import httpx
 import pytest
+from oneshop_connectors.etsy.push import READ_AHEAD
 
 from oneshop.errors import RateLimited, RetryableError
 from oneshop.values import Listing, StockLevel
@@ -45,7 +46,7 @@ def seed_many(rig: Rig, count: int) -> list[str]:
     return [rig.sandbox.seed_listing(f"B-{i:04d}", 5) for i in range(count)]
 
 
-def test_150_listings_cost_two_batch_reads_and_150_puts(rig: Rig) -> None:
+def test_150_listings_cost_eight_batch_reads_and_150_puts(rig: Rig) -> None:
     ids = seed_many(rig, 150)
     conn = rig.connector()
     found = rig.listings(conn)
@@ -54,10 +55,10 @@ def test_150_listings_cost_two_batch_reads_and_150_puts(rig: Rig) -> None:
     assert [(r.status, r.observed) for r in results] == [("ok", 3 + i % 4)
                                                          for i in range(150)]
     assert [rig.sandbox.quantity(e) for e in ids] == [3 + i % 4 for i in range(150)]
-    assert calls_since(rig, start) == {"GET batch": 2, "PUT inventory": 150}
-    assert rig.sandbox.requests - requests == 152  # was 450: GET, PUT, GET per listing
+    assert calls_since(rig, start) == {"GET batch": 8, "PUT inventory": 150}  # 20 a batch
+    assert rig.sandbox.requests - requests == 158  # was 450: GET, PUT, GET per listing
     batches = [r for r in rig.transport.sent[start:] if is_batch(r)]
-    assert [len(r.url.params.get_list("listing_ids")) for r in batches] == [100, 50]
+    assert [len(r.url.params.get_list("listing_ids")) for r in batches] == [20] * 7 + [10]
 
 
 def test_quantities_moved_on_etsy_are_stale_from_the_batch_read(rig: Rig) -> None:
@@ -187,13 +188,14 @@ def test_a_429_mid_push_reports_nothing_and_the_repush_finds_our_writes(rig: Rig
                nth=2)
     with pytest.raises(RateLimited):
         conn.push_stock(levels)
-    assert rig.sandbox.writes == 100
-    assert [rig.sandbox.quantity(e) for e in ids] == [2] * 100 + [5] * 50
+    assert rig.sandbox.writes == READ_AHEAD
+    rest = 150 - READ_AHEAD
+    assert [rig.sandbox.quantity(e) for e in ids] == [2] * READ_AHEAD + [5] * rest
     # The engine marked all 150 failed; pushing again, the written ones read as moved
     # to exactly what we wrote (the engine believes its own lost write) and the rest go.
     results = conn.push_stock(levels)
-    assert [(r.status, r.observed) for r in results] == [("stale", 2)] * 100 + [
-        ("ok", 2)] * 50
+    assert [(r.status, r.observed) for r in results] == [("stale", 2)] * READ_AHEAD + [
+        ("ok", 2)] * (150 - READ_AHEAD)
     assert [rig.sandbox.quantity(e) for e in ids] == [2] * 150
 
 
