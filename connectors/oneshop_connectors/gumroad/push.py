@@ -1,4 +1,4 @@
-"""Publishing a quantity on Gumroad: read units sold, write the cap, read back.
+"""Publishing a quantity on Gumroad: read units sold, write the cap (the answer reads back).
 
 Gumroad has no stock field and no compare-and-set: `max_purchase_count` is a lifetime
 cap, so showing N units means writing `units sold + N`. The fresh read stands in for the
@@ -54,7 +54,8 @@ def _read_product(connector: GumroadConnector, product_id: str) -> m.ProductInfo
 
 def _push_product(connector: GumroadConnector, level: StockLevel, product_id: str
                   ) -> PushResult:
-    """GET (units sold), PUT the cap, GET again: three requests, one if nothing changes."""
+    """GET (units sold), PUT the cap (its answer is the read-back): two requests, one if
+    nothing changes."""
     before = _read_product(connector, product_id)
     if isinstance(before, Rejected):
         return failed(level, before.reason)
@@ -65,12 +66,14 @@ def _push_product(connector: GumroadConnector, level: StockLevel, product_id: st
     after: m.ProductInfo | Rejected = before
     if before.max_purchase_count != cap:
         try:
-            connector.client.put(endpoints.product(product_id), endpoints.cap_form(cap))
+            body = connector.client.put(endpoints.product(product_id), endpoints.cap_form(cap))
         except Refused as exc:
             # Below units sold: sales landed since our read. Re-read and recompute.
             return PushResult(external_id=product_id, status="stale", observed=None,
                               detail=exc.reason)
-        after = _read_product(connector, product_id)
+        # The PUT answers with the product as written, its units sold included: that is
+        # the read-back (a sale landing after it is booked by the next pull).
+        after = m.map_product(body.get("product"))
     if isinstance(after, Rejected):
         return failed(level, after.reason)
     listing = m.product_listing(after)
