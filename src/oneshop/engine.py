@@ -263,6 +263,8 @@ class SyncEngine:
                         and r.listing.state != "active")
                     catalog.set_observed(s, t.binding_id, r.observed, now,
                                          held_qty=t.published, deactivated_by_us=deactivated)
+                    if t.deactivated_by_us and r.detail.startswith("already off sale"):
+                        continue  # sent along with a sibling variant: no news to tell
                     store.add_alert(s, event="zero_stock_policy_applied", severity="info",
                                     account=account, now=now, sku_id=t.sku_id,
                                     message=f"{t.sku} on {account}: {r.detail}",

@@ -46,7 +46,7 @@ def seed_many(rig: Rig, count: int) -> list[str]:
     return [rig.sandbox.seed_listing(f"B-{i:04d}", 5) for i in range(count)]
 
 
-def test_150_listings_cost_eight_batch_reads_and_150_puts(rig: Rig) -> None:
+def test_150_listings_cost_thirty_batch_reads_and_150_puts(rig: Rig) -> None:
     ids = seed_many(rig, 150)
     conn = rig.connector()
     found = rig.listings(conn)
@@ -55,10 +55,10 @@ def test_150_listings_cost_eight_batch_reads_and_150_puts(rig: Rig) -> None:
     assert [(r.status, r.observed) for r in results] == [("ok", 3 + i % 4)
                                                          for i in range(150)]
     assert [rig.sandbox.quantity(e) for e in ids] == [3 + i % 4 for i in range(150)]
-    assert calls_since(rig, start) == {"GET batch": 8, "PUT inventory": 150}  # 20 a batch
-    assert rig.sandbox.requests - requests == 158  # was 450: GET, PUT, GET per listing
+    assert calls_since(rig, start) == {"GET batch": 30, "PUT inventory": 150}  # 5 a batch
+    assert rig.sandbox.requests - requests == 180  # was 450: GET, PUT, GET per listing
     batches = [r for r in rig.transport.sent[start:] if is_batch(r)]
-    assert [len(r.url.params.get_list("listing_ids")) for r in batches] == [20] * 7 + [10]
+    assert [len(r.url.params.get_list("listing_ids")) for r in batches] == [READ_AHEAD] * 30
 
 
 def test_quantities_moved_on_etsy_are_stale_from_the_batch_read(rig: Rig) -> None:

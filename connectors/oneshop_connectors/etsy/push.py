@@ -65,10 +65,11 @@ def read_batch(http: EtsyHttp, listing_ids: list[int]) -> dict[int, Fresh]:
 
 
 # Listings read per batch before their writes. Etsy has no compare-and-set, so a sale
-# between our read and our PUT is overwritten (the next orders pull corrects it): 20
-# keeps that window near 2 s at 10 QPS for 1.05 requests per listing (100, the most
-# getListingsByListingIds takes, would make it 10 s for 1.01).
-READ_AHEAD = 20
+# between our read and our PUT is overwritten: the next orders pull books it, but Etsy then
+# shows a unit more than we believe until the reconcile. Five keep that window near 0.5 s
+# at 10 QPS for 1.2 requests a listing (one read per listing: 0.1 s for 2; the most
+# getListingsByListingIds takes, 100: 10 s for 1.01). bench/load_burst_real.py found it.
+READ_AHEAD = 5
 
 
 def push_levels(http: EtsyHttp, settings: EtsySettings, levels: Sequence[StockLevel]
