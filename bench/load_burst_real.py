@@ -43,6 +43,7 @@ from oneshop.sim.world import World
 POLL_S = 60.0
 GUMROAD_RPS = 10.0  # Gumroad documents no limit; the connector paces itself
 QUIET_S = 2.5 * POLL_S  # no movement and no push for this long: quiet
+QUIET_MAX_S = 15 * 60.0
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -137,17 +138,19 @@ class Burst:
                 next_look = time.time() + 1
         return sold, refused
 
-    def wait_quiet(self) -> None:
+    def wait_quiet(self) -> bool:
         """Until every sale is booked and nothing moved or was pushed for QUIET_S."""
         last, since = None, time.monotonic()
-        while True:
+        deadline = since + QUIET_MAX_S
+        while time.monotonic() < deadline:
             self.collect_bookings()
             now = (self.count(m.Movement), self.count(m.Push))
             if now != last:
                 last, since = now, time.monotonic()
             elif not self.sold_at and time.monotonic() - since >= QUIET_S:
-                return
+                return True
             time.sleep(1)
+        return False
 
     def run(self) -> int:
         self.seed_catalog()
@@ -163,11 +166,13 @@ class Burst:
         started = time.monotonic()
         sold, refused = self.sell_for(self.args.minutes * 60)
         selling_s = time.monotonic() - started
-        self.wait_quiet()
+        quiet = self.wait_quiet()
         rss_mb = _peak_rss_mb(self.proc.pid)
         self.proc.send_signal(signal.SIGTERM)
         code = self.proc.wait(timeout=30)
         violations = check(self.world, self.truth, self.log_path.read_text(errors="replace"))
+        if not quiet:
+            violations.insert(0, f"still pushing {QUIET_MAX_S / 60:g} min after the burst")
         requests = {k: sb.requests - before[k] for k, sb in self.world.sandboxes.items()}
         lags = sorted(self.lags)
         p99 = lags[min(len(lags) - 1, int(len(lags) * 0.99))] if lags else float("nan")

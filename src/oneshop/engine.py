@@ -31,6 +31,7 @@ from oneshop.values import OrdersPage, PushResult, StockLevel
 log = structlog.get_logger("oneshop.engine")
 ORDERS = "orders"
 PUSH_LOCK_WAIT_S = 2.0
+PUSH_EVERY_S = 5.0  # within one pull, booked decreases wait at most this long to go out
 
 
 @dataclass(slots=True, kw_only=True)
@@ -54,16 +55,27 @@ class SyncEngine:
         self.planned: list[tuple[str, str, str, int | None, int]] = []  # dry-run output
         self.on_push = on_push
         self.stopping = threading.Event()
+        self._recovering = _Recovering()
 
     # -- orders ------------------------------------------------------------------------
 
     def pull_orders(self, account: str) -> PullSummary:
         """Ingest new/changed orders; push decreases at once, then this channel's raises."""
         summary = PullSummary()
+        changed: dict[int, int] = {}
+        last_push = self.clock()
         for page in self._order_pages(account):
-            changed = self._record_page(account, page, summary)
-            if changed:
+            for sku_id, delta in self._record_page(account, page, summary).items():
+                changed[sku_id] = changed.get(sku_id, 0) + delta
+            # Decreases go out at once, but a long pull (a backlog, a busy shop) books all
+            # its pages first when they come quickly: pushing after every page made the
+            # later pages, and so their sales, wait for the pushes of the earlier ones,
+            # and pushed a SKU sold on several pages several times.
+            if changed and (self.clock() - last_push).total_seconds() >= PUSH_EVERY_S:
                 summary.pushed += self.push_skus(changed)
+                changed, last_push = {}, self.clock()
+        if changed:
+            summary.pushed += self.push_skus(changed)
         summary.pushed += self.push_account(account)
         log.info("orders.pulled", account=account, pages=summary.pages, orders=summary.orders,
                  new=summary.new_orders, movements=summary.movements, pushed=summary.pushed)
@@ -165,15 +177,22 @@ class SyncEngine:
             self._push_error(account, todo, push_ids, exc)
             return 0
         stale = self._apply_results(account, todo, push_ids, results)
-        if stale and attempt < 2:
+        if stale and attempt < 2 and not self._recovering.active:
             # The channel changed under us: a sale there (pull it) or a hand edit (the
             # reconcile folds it in). Pull, tell the other channels what its sales took,
-            # then retry with what we now believe.
-            changed = self.pull_orders_quiet(account)
-            pushed = self.push_skus(changed) if changed else 0
-            return len(todo) + pushed + self._push(
-                account, sku_ids=[t.sku_id for t in stale], decreases_only=False,
-                attempt=attempt + 1)
+            # then retry with what we now believe. Pushes made while recovering do not
+            # recover in turn: under a stream of sales every channel is often stale, and
+            # pulls nested in pulls would keep one job busy for minutes. Their channels'
+            # own polls, due within an interval, pull and push what is left.
+            self._recovering.active = True
+            try:
+                changed = self.pull_orders_quiet(account)
+                pushed = self.push_skus(changed) if changed else 0
+                retried = self._push_owned(account, sku_ids=[t.sku_id for t in stale],
+                                           decreases_only=False, attempt=attempt + 1)
+            finally:
+                self._recovering.active = False
+            return len(todo) + pushed + retried
         for t in stale:
             # Still moving after a fresh pull: a hand edit; the reconcile folds it in.
             log.warning("push.stale", account=account, sku=t.sku, listing=t.external_id)
@@ -328,6 +347,12 @@ class SyncEngine:
         self._push(account, sku_ids=None, decreases_only=True)
         log.info("catalog.scanned", account=account, listings=count, edits=len(edits))
         return count
+
+
+class _Recovering(threading.local):
+    """Whether this thread is inside a stale push's recovery (pull, push, retry)."""
+
+    active = False
 
 
 def _paused(s: Session, account: str) -> bool:

@@ -31,6 +31,7 @@ from oneshop.notify import Notifier, watchdog_interval_s
 
 log = structlog.get_logger("oneshop.service")
 BUDGET_LOW_SHARE = 0.2
+POLL_LOCK_WAIT_S = 30.0  # a poll waits this long for its account before skipping a turn
 SCAN_RETRY_S = 2.0  # first retry of a discovery/reconcile that did not run
 
 
@@ -46,10 +47,13 @@ class Runner:
 
     # -- the guard -----------------------------------------------------------------------
 
-    def guarded(self, account: str, job: str, fn: Callable[[], Any]) -> bool:
-        """Run one job for one account; True when it ran and succeeded."""
+    def guarded(self, account: str, job: str, fn: Callable[[], Any],
+                wait_s: float = 0.0) -> bool:
+        """Run one job for one account; True when it ran and succeeded.
+
+        wait_s: how long to wait for the account while another job holds it."""
         app = self.app
-        with app.accounts.hold(account) as owned:
+        with app.accounts.hold(account, wait_s=wait_s) as owned:
             if not owned:
                 log.debug("job.skipped", account=account, job=job, why="busy elsewhere")
                 return False
@@ -152,7 +156,11 @@ class Runner:
     def poll(self, account: str) -> bool:
         if not self._budget_allows(account):
             return False
-        return self.guarded(account, "orders", lambda: self.app.engine.pull_orders(account))
+        # Other accounts' pulls push into this one, holding it for seconds at a time;
+        # under a stream of sales a poll that gave up at once would rarely run at all.
+        wait_s = min(POLL_LOCK_WAIT_S, self.app.config.accounts[account].config.poll_seconds)
+        return self.guarded(account, "orders", lambda: self.app.engine.pull_orders(account),
+                            wait_s=wait_s)
 
     def reconcile(self, account: str, *, link: bool = False) -> bool:
         def job() -> Any:

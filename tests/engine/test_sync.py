@@ -215,3 +215,56 @@ def test_sales_found_by_a_stale_push_reach_the_other_channels_at_once(rig: Rig) 
     assert rig.qty(seller, a) == 2
     assert rig.on_hand("STALE-B") == 1
     assert {k: rig.qty(k, b) for k in rig.shop.kinds} == dict.fromkeys(rig.shop.kinds, 1)
+
+
+def test_a_long_pull_books_every_page_then_pushes_each_sku_once(
+        tmp_path: Path, database_url: str) -> None:
+    # Pushing after every page made later pages wait for the pushes of earlier ones, and
+    # a SKU sold on several pages was pushed once per page.
+    if "shopify" not in KINDS_HERE or len(KINDS_HERE) < 2:
+        pytest.skip("needs Shopify and another channel")
+    clock = VirtualClock()
+    shop = SandboxShop(state_dir=tmp_path / "state", kinds=KINDS_HERE,
+                       database_url=database_url, clock=clock.now)
+    shop.settings_overrides = {"shopify": {"page_size": 2}}
+    shop.prepare_ledger()
+    app = shop.build_app(clock=clock.now, sleep=clock.sleep)
+    try:
+        rig = Rig(shop, app)
+        ids = start(rig, "PAGES", 20)
+        for _ in range(7):  # seven orders: four pages of two
+            shop.sandboxes["shopify"].sell(ids["shopify"], 1)
+        others = [k for k in shop.kinds if k != "shopify"]
+        before = {k: shop.sandboxes[k].writes for k in others}
+        assert rig.runner.poll("shopify")
+        assert rig.on_hand("PAGES") == 13
+        assert {k: rig.qty(k, ids) for k in others} == dict.fromkeys(others, 13)
+        assert {k: shop.sandboxes[k].writes - before[k] for k in others} == \
+            dict.fromkeys(others, 1)
+    finally:
+        app.close()
+        shop.close()
+
+
+def test_a_poll_waits_for_its_account_instead_of_skipping_its_turn(rig: Rig) -> None:
+    # Another job (a pull pushing into this account) holds it for a moment.
+    import threading
+
+    ids = start(rig, "WAIT", 3)
+    seller = rig.shop.kinds[0]
+    rig.shop.sandboxes[seller].sell(ids[seller], 1)
+    held, release = threading.Event(), threading.Event()
+
+    def other_job() -> None:
+        with rig.app.accounts.hold(seller) as owned:
+            assert owned
+            held.set()
+            release.wait(5)
+
+    worker = threading.Thread(target=other_job)
+    worker.start()
+    held.wait(5)
+    threading.Timer(0.3, release.set).start()
+    assert rig.runner.poll(seller), "the poll gave up while the account was busy"
+    worker.join()
+    assert rig.on_hand("WAIT") == 2
