@@ -39,6 +39,11 @@ def _sqlite_engine(url: str) -> Engine:
         # within a few hundred thousand order lines and every insert then misses it.
         cur.execute("PRAGMA cache_size=-65536")
         cur.execute("PRAGMA temp_store=MEMORY")
+        # Checkpoint every 10,000 pages (40 MiB of WAL) instead of 1,000: a page of orders
+        # dirties a few hundred index pages (one per SKU sold, in the per-SKU movements
+        # index), so the default checkpointed every few commits and wrote the same pages
+        # back again and again. Measured on bench/ledger_ingest.py: ledger +15%.
+        cur.execute("PRAGMA wal_autocheckpoint=10000")
         cur.close()
 
     @event.listens_for(engine, "begin")

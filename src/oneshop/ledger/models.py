@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -120,13 +121,26 @@ class Order(Base):
 
 class OrderLine(Base):
     __tablename__ = "order_lines"
-    __table_args__ = (UniqueConstraint("order_id", "external_id"),)
+    # Schema decision: no index on sku_id (no query looks lines up by SKU; every order
+    # line paid for one). The one lookup besides the unique key, `catalog.link` booking
+    # the lines a listing sold while unbound, gets a partial index: only unbound lines
+    # are in it, so recording bound lines never touches it.
+    __table_args__ = (
+        UniqueConstraint("order_id", "external_id"),
+        Index("ix_order_lines_unbound", "listing_external_id",
+              sqlite_where=text("sku_id IS NULL"), postgresql_where=text("sku_id IS NULL")),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    # Schema decision: order_id and sku_id (here and in movements) are not declared
+    # foreign keys. Only `store` writes these rows, with ids it read or wrote in the
+    # same transaction, and no order or SKU is ever deleted; on PostgreSQL each check
+    # was a query and a row lock on the parent per recorded line, a fifth of the time
+    # of recording an order.
+    order_id: Mapped[int] = mapped_column(BigId)
     external_id: Mapped[str] = mapped_column(String(255))
     sku: Mapped[str | None] = mapped_column(String(255))
     listing_external_id: Mapped[str | None] = mapped_column(String(255))
-    sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"), index=True)
+    sku_id: Mapped[int | None] = mapped_column(BigId)
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 4))
 
@@ -136,7 +150,7 @@ class Movement(Base):
 
     __tablename__ = "movements"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    sku_id: Mapped[int] = mapped_column(BigId)  # not a declared foreign key: see OrderLine
     kind: Mapped[str] = mapped_column(String(20))  # sale restock adjust count channel_edit
     delta: Mapped[int] = mapped_column(Integer)
     source_key: Mapped[str] = mapped_column(String(400), unique=True)
@@ -145,7 +159,10 @@ class Movement(Base):
     reason: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
-    __table_args__ = (Index("ix_movements_sku_created", "sku_id", "created_at"),)
+    # Schema decision: a SKU's movements newest first (oversell alerts, the SKU timeline)
+    # by (sku_id, id), which is what those queries order by; created_at was never used
+    # and tripled the size of the index every recorded sale writes to.
+    __table_args__ = (Index("ix_movements_sku_id", "sku_id", "id"),)
 
 
 class Cursor(Base):

@@ -142,12 +142,11 @@ def upgrade() -> None:
         sa.Column("order_external_id", sa.String(length=255), nullable=True),
         sa.Column("reason", sa.String(length=500), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["sku_id"], ["skus.id"], name=op.f("fk_movements_sku_id_skus")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_movements")),
         sa.UniqueConstraint("source_key", name=op.f("uq_movements_source_key")),
     )
     with op.batch_alter_table("movements", schema=None) as batch_op:
-        batch_op.create_index("ix_movements_sku_created", ["sku_id", "created_at"], unique=False)
+        batch_op.create_index("ix_movements_sku_id", ["sku_id", "id"], unique=False)
 
     op.create_table(
         "order_lines",
@@ -159,15 +158,14 @@ def upgrade() -> None:
         sa.Column("sku_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("unit_price", sa.Numeric(precision=14, scale=4), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["order_id"], ["orders.id"], name=op.f("fk_order_lines_order_id_orders")
-        ),
-        sa.ForeignKeyConstraint(["sku_id"], ["skus.id"], name=op.f("fk_order_lines_sku_id_skus")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_order_lines")),
         sa.UniqueConstraint("order_id", "external_id", name=op.f("uq_order_lines_order_id")),
     )
     with op.batch_alter_table("order_lines", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_order_lines_sku_id"), ["sku_id"], unique=False)
+        batch_op.create_index(
+            "ix_order_lines_unbound", ["listing_external_id"], unique=False,
+            sqlite_where=sa.text("sku_id IS NULL"), postgresql_where=sa.text("sku_id IS NULL"),
+        )
 
     op.create_table(
         "pushes",
@@ -205,11 +203,11 @@ def downgrade() -> None:
 
     op.drop_table("pushes")
     with op.batch_alter_table("order_lines", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_order_lines_sku_id"))
+        batch_op.drop_index("ix_order_lines_unbound")
 
     op.drop_table("order_lines")
     with op.batch_alter_table("movements", schema=None) as batch_op:
-        batch_op.drop_index("ix_movements_sku_created")
+        batch_op.drop_index("ix_movements_sku_id")
 
     op.drop_table("movements")
     with op.batch_alter_table("bindings", schema=None) as batch_op:
