@@ -142,6 +142,7 @@ def upgrade() -> None:
         sa.Column("order_external_id", sa.String(length=255), nullable=True),
         sa.Column("reason", sa.String(length=500), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["sku_id"], ["skus.id"], name=op.f("fk_movements_sku_id_skus")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_movements")),
         sa.UniqueConstraint("source_key", name=op.f("uq_movements_source_key")),
     )
@@ -158,6 +159,10 @@ def upgrade() -> None:
         sa.Column("sku_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("unit_price", sa.Numeric(precision=14, scale=4), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_order_lines_order_id_orders")
+        ),
+        sa.ForeignKeyConstraint(["sku_id"], ["skus.id"], name=op.f("fk_order_lines_sku_id_skus")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_order_lines")),
         sa.UniqueConstraint("order_id", "external_id", name=op.f("uq_order_lines_order_id")),
     )
