@@ -40,8 +40,13 @@ test: lint typecheck pytest
 sim: $(VENV)/.installed-test
 	$(BIN)/python -m oneshop.sim --seeds $(SEEDS)
 
+# Every benchmark but the real-time burst (an hour of wall clock: run it on its own);
+# each prints its figures, and the ones that miss their target are listed at the end.
 bench: $(VENV)/.installed-test
-	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@missed=""; for b in bench/*.py; do \
+	  [ "$$b" = bench/load_burst_real.py ] && continue; \
+	  echo "== $$b"; $(BIN)/python $$b || missed="$$missed $$b"; done; \
+	  if [ -n "$$missed" ]; then echo "missed their target:$$missed"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -43,7 +43,7 @@ from oneshop.sim.world import World
 POLL_S = 60.0
 GUMROAD_RPS = 10.0  # Gumroad documents no limit; the connector paces itself
 QUIET_S = 2.5 * POLL_S  # no movement and no push for this long: quiet
-QUIET_MAX_S = 15 * 60.0
+QUIET_MAX_S = 5 * 60.0
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -166,6 +166,13 @@ class Burst:
         started = time.monotonic()
         sold, refused = self.sell_for(self.args.minutes * 60)
         selling_s = time.monotonic() - started
+        booked_by = time.monotonic() + QUIET_MAX_S
+        while self.sold_at and time.monotonic() < booked_by:
+            self.collect_bookings()
+            time.sleep(1)
+        print(f"every sale booked {time.monotonic() - started - selling_s:.0f} s after the "
+              f"last one" if not self.sold_at else f"{len(self.sold_at)} sale(s) unbooked",
+              flush=True)
         quiet = self.wait_quiet()
         rss_mb = _peak_rss_mb(self.proc.pid)
         self.proc.send_signal(signal.SIGTERM)
