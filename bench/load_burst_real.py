@@ -19,9 +19,7 @@ its budget, and the simulation's invariants once the service is quiet.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -37,6 +35,7 @@ from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
 from oneshop.sim.check import check
 from oneshop.sim.model import Sale, Truth
+from oneshop.sim.real import spawn_service, tear_down
 from oneshop.sim.scenario import START
 from oneshop.sim.world import World
 
@@ -77,13 +76,6 @@ class Burst:
             self.truth.initial[sku] = per_sku
         self.truth.secrets.update(str(v) for k in self.world.sandboxes
                                   for v in self.world.shop.settings(k).values())
-
-    def spawn(self) -> None:
-        config = self.dir / "oneshop.toml"
-        env = {**os.environ, **self.world.shop.write_config(config, poll_seconds=POLL_S)}
-        out = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
-        self.proc = subprocess.Popen([sys.executable, "-m", "oneshop.cli", "--config",
-                                      str(config), "run"], stdout=out, stderr=out, env=env)
 
     def count(self, model: Any, *where: Any) -> int:
         assert self.world.app is not None
@@ -157,8 +149,7 @@ class Burst:
         self.world.start()  # an App in this process, only to read the ledger
         for sb in self.world.sandboxes.values():
             sb.requests = 0
-        self.spawn()
-        assert self.proc is not None
+        self.proc = spawn_service(self.world, self.log_path, poll_seconds=POLL_S)
         self.wait_bound()
         self.seen_order_id = 0
         self.collect_bookings()
@@ -209,16 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skus", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="oneshop-burst-real-"))
-    burst = Burst(args, workdir)
+    burst = Burst(args, Path(tempfile.mkdtemp(prefix="oneshop-burst-real-")))
     try:
         return burst.run()
     finally:
-        if burst.proc is not None and burst.proc.poll() is None:
-            burst.proc.kill()
-            burst.proc.wait(timeout=15)
-        burst.world.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+        tear_down(burst.proc, burst.world)
 
 
 if __name__ == "__main__":

@@ -65,8 +65,7 @@ class SyncEngine:
         changed: dict[int, int] = {}
         last_push = self.clock()
         for page in self._order_pages(account):
-            for sku_id, delta in self._record_page(account, page, summary).items():
-                changed[sku_id] = changed.get(sku_id, 0) + delta
+            _add_into(changed, self._record_page(account, page, summary))
             # Decreases go out at once, but a long pull (a backlog, a busy shop) books all
             # its pages first when they come quickly: pushing after every page made the
             # later pages, and so their sales, wait for the pushes of the earlier ones,
@@ -238,8 +237,7 @@ class SyncEngine:
         returns the stock changes by SKU, which the caller must push."""
         changed: dict[int, int] = {}
         for page in self._order_pages(account):
-            for sku_id, delta in self._record_page(account, page, PullSummary()).items():
-                changed[sku_id] = changed.get(sku_id, 0) + delta
+            _add_into(changed, self._record_page(account, page, PullSummary()))
         return changed
 
     def _log_pushes(self, account: str, todo: Sequence[catalog.Target]) -> list[int]:
@@ -291,16 +289,13 @@ class SyncEngine:
                     alert("zero_stock_policy_applied", "info", r.detail, account=account,
                           sku=t.sku, listing=t.external_id)
                 elif r.status == "stale":
-                    if r.observed is not None and unconfirmed_push(s, t.binding_id,
-                                                                   r.observed):
-                        # Our own earlier write whose answer was lost (a crash, a
-                        # timeout): believe it, or every compare-and-set fails from now.
-                        catalog.set_observed(s, t.binding_id, r.observed, now,
-                                             pushed_qty=r.observed,
-                                             deactivated_by_us=t.deactivated_by_us)
-                    else:
-                        catalog.set_observed(s, t.binding_id, t.observed, now,
-                                             deactivated_by_us=t.deactivated_by_us)
+                    # Our own earlier write whose answer was lost (a crash, a timeout):
+                    # believe it, or every compare-and-set fails from now on.
+                    ours = r.observed is not None and unconfirmed_push(s, t.binding_id,
+                                                                       r.observed)
+                    catalog.set_observed(s, t.binding_id, r.observed if ours else t.observed,
+                                         now, deactivated_by_us=t.deactivated_by_us,
+                                         **({"pushed_qty": r.observed} if ours else {}))
                     stale.append(t)
                 else:
                     catalog.set_observed(s, t.binding_id, t.observed, now,
@@ -347,6 +342,11 @@ class SyncEngine:
         self._push(account, sku_ids=None, decreases_only=True)
         log.info("catalog.scanned", account=account, listings=count, edits=len(edits))
         return count
+
+
+def _add_into(total: dict[int, int], more: Mapping[int, int]) -> None:
+    for sku_id, delta in more.items():
+        total[sku_id] = total.get(sku_id, 0) + delta
 
 
 class _Recovering(threading.local):

@@ -56,11 +56,7 @@ class RealSim:
         self.trace_lines.append(f"t+{time.monotonic() - self.started:.1f}s {line}")
 
     def spawn(self) -> None:
-        config = self.dir / "oneshop.toml"
-        env = {**os.environ, **self.world.shop.write_config(config, poll_seconds=POLL_S)}
-        out = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
-        self.proc = subprocess.Popen([sys.executable, "-m", "oneshop.cli", "--config",
-                                      str(config), "run"], stdout=out, stderr=out, env=env)
+        self.proc = spawn_service(self.world, self.log_path, poll_seconds=POLL_S)
         self.trace("service started")
 
     def kill(self) -> None:
@@ -172,14 +168,28 @@ class RealSim:
         return False
 
 
+def spawn_service(world: World, log_path: Path, *, poll_seconds: float
+                  ) -> subprocess.Popen[bytes]:
+    """Start `oneshop run` on the world's sandboxes and ledger, output appended to a log."""
+    config = world.dir / "oneshop.toml"
+    env = {**os.environ, **world.shop.write_config(config, poll_seconds=poll_seconds)}
+    out = open(log_path, "ab")  # noqa: SIM115 - owned by the process
+    return subprocess.Popen([sys.executable, "-m", "oneshop.cli", "--config", str(config),
+                             "run"], stdout=out, stderr=out, env=env)
+
+
+def tear_down(proc: subprocess.Popen[bytes] | None, world: World) -> None:
+    """Kill the service if it still runs, close the world and remove its directory."""
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=15)
+    world.close()
+    shutil.rmtree(world.dir, ignore_errors=True)
+
+
 def run_real(seed: int) -> Result:
-    workdir = Path(tempfile.mkdtemp(prefix=f"oneshop-sim-real-{seed}-"))
-    sim = RealSim(seed, workdir)
+    sim = RealSim(seed, Path(tempfile.mkdtemp(prefix=f"oneshop-sim-real-{seed}-")))
     try:
         return sim.run()
     finally:
-        if sim.proc is not None and sim.proc.poll() is None:
-            sim.proc.kill()
-            sim.proc.wait(timeout=15)
-        sim.world.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+        tear_down(sim.proc, sim.world)
