@@ -34,8 +34,10 @@ def fold_drift(s: Session, account: str, seen: Sequence[catalog.Seen], rules: Ru
         if item.state in OFF_SALE and item.held_qty is None:
             # Not a hand edit, but what we compare our next push with: a stale belief here
             # (e.g. sales on top of an edit we never adopted) made every push "stale".
-            if item.actual != item.observed_before or item.drift_seen is not None:
-                catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None)
+            if (item.actual != item.observed_before or item.drift_seen is not None
+                    or item.raced):
+                catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
+                                     raced_qty=0)
             continue
         if (item.held_qty is not None and item.state not in OFF_SALE
                 and item.actual != item.observed_before
@@ -47,9 +49,14 @@ def fold_drift(s: Session, account: str, seen: Sequence[catalog.Seen], rules: Ru
                                  deactivated_by_us=False)
             continue
         if item.held_qty is not None or item.actual == item.observed_before:
-            if item.drift_seen is not None:
+            if item.drift_seen is not None or (item.raced and item.held_qty is None):
                 catalog.set_observed(s, item.binding_id, item.observed_before, now,
-                                     drift_seen=None)
+                                     drift_seen=None, raced_qty=0)
+            continue
+        if catalog.raced_explains(item.observed_before, item.raced, item.actual):
+            # Sales that raced our blind write, which did not erase them after all.
+            catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
+                                 raced_qty=0)
             continue
         if unconfirmed_push(s, item.binding_id, item.actual):
             # Our own write whose answer was lost (a crash, a timeout): not a hand edit.
@@ -70,13 +77,15 @@ def fold_drift(s: Session, account: str, seen: Sequence[catalog.Seen], rules: Ru
             if store.record_movement(s, sku_id=item.sku_id, kind="channel_edit", delta=delta,
                                      source_key=key, account=account, reason=why):
                 changes[item.sku_id] = changes.get(item.sku_id, 0) + delta
-            catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None)
+            catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
+                                 raced_qty=0)
         elif rules.hand_edit_policy == "overwrite":
             # Believe the channel's number, so the next push (compare-and-set) overwrites it.
-            catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None)
+            catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
+                                 raced_qty=0)
         else:
             catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
-                                 pushed_qty=item.actual)
+                                 pushed_qty=item.actual, raced_qty=0)
         severity = "info" if rules.hand_edit_policy == "adopt" else "warning"
         store.add_alert(s, event="hand_edit", severity=severity, account=account,
                         sku_id=item.sku_id, now=now,

@@ -93,7 +93,8 @@ class SyncEngine:
                      summary: PullSummary) -> dict[int, int]:
         now = self.clock()
         with transaction(self.sessions) as s:
-            booked = store.record_orders(s, account, page.orders)
+            booked = store.record_orders(s, account, page.orders,
+                                         blind_writes=self._blind_writes(account))
             store.add_rejected(s, account, ORDERS, page.rejected)
             store.save_cursor(s, account, ORDERS, page.cursor, now)
             oversells = check_oversells(s, booked.sku_deltas, now)
@@ -119,6 +120,10 @@ class SyncEngine:
             alert("rejected_record", "warning", "a record could not be read and was kept aside",
                   account=account, external_id=rejected.external_id, reason=rejected.reason)
         return booked.sku_deltas
+
+    def _blind_writes(self, account: str) -> bool:
+        """Does this account's connector write stock without compare-and-set?"""
+        return bool(getattr(self.accounts.connectors[account], "blind_writes", False))
 
     # -- pushes ------------------------------------------------------------------------
 
@@ -272,7 +277,7 @@ class SyncEngine:
                     # and the read-back is booked by the next pull, which lowers this too.
                     catalog.set_observed(s, t.binding_id, t.published, now,
                                          pushed_qty=t.published, pushed_at=now, held_qty=None,
-                                         deactivated_by_us=False)
+                                         deactivated_by_us=False, raced_qty=0)
                 elif r.status == "policy":
                     # "…left inactive (not deactivated by oneshop)" must not read as ours.
                     deactivated = r.detail.startswith("deactivated") or (
@@ -289,13 +294,21 @@ class SyncEngine:
                     alert("zero_stock_policy_applied", "info", r.detail, account=account,
                           sku=t.sku, listing=t.external_id)
                 elif r.status == "stale":
-                    # Our own earlier write whose answer was lost (a crash, a timeout):
-                    # believe it, or every compare-and-set fails from now on.
-                    ours = r.observed is not None and unconfirmed_push(s, t.binding_id,
-                                                                       r.observed)
-                    catalog.set_observed(s, t.binding_id, r.observed if ours else t.observed,
-                                         now, deactivated_by_us=t.deactivated_by_us,
-                                         **({"pushed_qty": r.observed} if ours else {}))
+                    # Our own earlier write whose answer was lost (a crash, a timeout), or
+                    # a sale that raced a blind write and was not erased by it after all:
+                    # believe the channel, or every compare-and-set fails from now on.
+                    if r.observed is not None and unconfirmed_push(s, t.binding_id,
+                                                                   r.observed):
+                        catalog.set_observed(s, t.binding_id, r.observed, now,
+                                             deactivated_by_us=t.deactivated_by_us,
+                                             pushed_qty=r.observed, raced_qty=0)
+                    elif catalog.raced_explains(t.observed, t.raced, r.observed):
+                        catalog.set_observed(s, t.binding_id, r.observed, now,
+                                             deactivated_by_us=t.deactivated_by_us,
+                                             raced_qty=0)
+                    else:
+                        catalog.set_observed(s, t.binding_id, t.observed, now,
+                                             deactivated_by_us=t.deactivated_by_us)
                     stale.append(t)
                 else:
                     catalog.set_observed(s, t.binding_id, t.observed, now,

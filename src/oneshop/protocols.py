@@ -90,6 +90,14 @@ class CatalogSource(Protocol):
 
 @runtime_checkable
 class StockTarget(Protocol):
+    """Where stock is published.
+
+    A connector whose writes replace the channel's quantity without compare-and-set
+    (so a sale landing between its read and its write is erased) sets a class attribute
+    `blind_writes = True`; the ledger then books such sales knowing the write may have
+    erased them. Absent, False.
+    """
+
     def push_stock(self, levels: Sequence[StockLevel]) -> Sequence[PushResult]:
         """Publish quantities; one result per level, in the same order."""
         ...

@@ -24,14 +24,26 @@ def is_stock_write(request: httpx.Request) -> bool:
 
 
 class DiesAfterPush(httpx.BaseTransport):
-    """The channel processes the stock write, then the process dies before the answer."""
+    """The channel processes the stock write, then the process dies before the answer.
+
+    `before_write` / `after_write`: something a customer does on the channel just before
+    it handles our next stock write, or just after (once each).
+    """
 
     def __init__(self, inner: httpx.BaseTransport) -> None:
         self.inner, self.armed = inner, False
         self.when: Callable[[httpx.Request], bool] = is_stock_write
+        self.before_write: Callable[[], object] | None = None
+        self.after_write: Callable[[], object] | None = None
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.before_write is not None and is_stock_write(request):
+            act, self.before_write = self.before_write, None
+            act()
         response = self.inner.handle_request(request)
+        if self.after_write is not None and is_stock_write(request):
+            act, self.after_write = self.after_write, None
+            act()
         if self.armed and self.when(request):
             self.armed = False
             raise KeyboardInterrupt  # a BaseException, like a SIGKILL: nothing catches it
@@ -241,3 +253,53 @@ def test_a_reactivated_etsy_listing_does_not_put_sold_variants_back_on_sale(rig:
     assert rig.sb("etsy").quantity(etsy[0]) == 1
     assert rig.sb("etsy").quantity(etsy[1]) == 0, "TEE/M is sold; it must not show again"
 
+
+
+def _shown(rig: Rig, ids: dict[str, str]) -> dict[str, int | None]:
+    return {kind: rig.sb(kind).quantity(ids[kind]) for kind in KINDS}
+
+
+def test_an_etsy_sale_erased_by_our_write_is_not_left_on_sale(rig: Rig) -> None:
+    """bench/load_burst_real.py: a sale on Etsy between our read and our PUT (Etsy has no
+    compare-and-set) was overwritten by the PUT. Booking it then put our belief a unit
+    below what Etsy showed: Etsy kept a unit on sale that was gone, and every later push
+    there was refused as stale until the hourly reconcile."""
+    ids = rig.shop.seed("MUG", 5)
+    rig.discover()
+    rig.sb("shopify").sell(ids["shopify"], 1)
+    rig.dies["etsy"].before_write = lambda: rig.sb("etsy").sell(ids["etsy"], 1)
+    assert rig.runner.poll("shopify")  # pushes 4 to Etsy, erasing the sale made there
+    assert rig.sb("etsy").quantity(ids["etsy"]) == 4
+    assert rig.runner.poll("etsy")
+    assert rig.on_hand("MUG") == 3
+    assert _shown(rig, ids) == {kind: 3 for kind in KINDS}
+    rig.sb("etsy").sell(ids["etsy"], 1)
+    assert rig.runner.poll("etsy")
+    for _ in range(2):
+        assert rig.runner.reconcile("etsy")
+    assert rig.on_hand("MUG") == 2
+    assert _shown(rig, ids) == {kind: 2 for kind in KINDS}
+    assert rig.movements("channel_edit") == [] and rig.alerts("hand_edit") == []
+
+
+def test_an_etsy_sale_just_after_our_write_is_not_mistaken_for_an_erased_one(
+        rig: Rig) -> None:
+    """The same race the other way round: the sale lands just after the PUT, so Etsy did
+    take it off. Booked as possibly erased, the next read settles it without a hand
+    edit and without a unit too few on any channel."""
+    ids = rig.shop.seed("MUG", 5)
+    rig.discover()
+    rig.sb("shopify").sell(ids["shopify"], 1)
+    rig.dies["etsy"].after_write = lambda: rig.sb("etsy").sell(ids["etsy"], 1)
+    assert rig.runner.poll("shopify")
+    assert rig.sb("etsy").quantity(ids["etsy"]) == 3
+    assert rig.runner.poll("etsy")
+    assert rig.on_hand("MUG") == 3
+    assert _shown(rig, ids) == {kind: 3 for kind in KINDS}
+    for _ in range(2):
+        assert rig.runner.reconcile("etsy")
+    assert rig.on_hand("MUG") == 3
+    assert _shown(rig, ids) == {kind: 3 for kind in KINDS}
+    assert rig.movements("channel_edit") == [] and rig.alerts("hand_edit") == []
+    with rig.app.sessions() as s:
+        assert s.scalars(select(m.Binding.raced_qty)).all() == [0, 0, 0]

@@ -67,6 +67,10 @@ def lookahead(items: Iterable[T]) -> Iterator[tuple[T, bool]]:
 class EtsyConnector:
     """Satisfies `oneshop.protocols.Connector` for one Etsy shop."""
 
+    # updateListingInventory replaces the quantities without compare-and-set: a sale
+    # landing between our read and our write is erased by it (see push.py).
+    blind_writes = True
+
     def __init__(self, settings: EtsySettings, ctx: ConnectorContext) -> None:
         self._settings, self._ctx = settings, ctx
         self._http = EtsyHttp(ctx, base_url=settings.base_url, keystring=settings.keystring,

@@ -33,6 +33,7 @@ class Seen:
     held_qty: int | None
     deactivated_by_us: bool
     drift_seen: int | None
+    raced: int = 0  # bindings.raced_qty
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,6 +50,7 @@ class Target:
     observed: int | None
     deactivated_by_us: bool
     listing: Listing
+    raced: int = 0  # bindings.raced_qty
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -90,8 +92,15 @@ def upsert_listings(session: Session, account: str, listings: Sequence[Listing],
         seen.append(Seen(binding_id=b.id, sku_id=b.sku_id, external_id=b.external_id,
                          observed_before=before, actual=li.quantity, state=li.state,
                          held_qty=b.held_qty, deactivated_by_us=b.deactivated_by_us,
-                         drift_seen=b.drift_seen))
+                         drift_seen=b.drift_seen, raced=b.raced_qty))
     return seen
+
+
+def raced_explains(believed: int | None, raced: int, actual: int | None) -> bool:
+    """Does a read of `actual` settle sales that raced our blind write (see
+    `store._raced`): the write did not erase some of them after all?"""
+    return (believed is not None and actual is not None
+            and believed - raced <= actual < believed)
 
 
 def set_observed(session: Session, binding_id: int, quantity: int | None,
@@ -180,7 +189,7 @@ def targets(session: Session, account: str, *, reserve: int, cap: int | None,
         out.append(Target(binding_id=b.id, account=account, external_id=b.external_id,
                           sku_id=b.sku_id, sku=sku, on_hand=on_hand, published=int(published),
                           observed=b.observed_qty, deactivated_by_us=b.deactivated_by_us,
-                          listing=listing))
+                          listing=listing, raced=b.raced_qty))
     return out
 
 

@@ -102,6 +102,11 @@ class Binding(Base):
     # folded in (hand edit) only when the next reconcile sees the same value again, so a
     # sale racing the read is never mistaken for an edit.
     drift_seen: Mapped[int | None] = mapped_column(Integer)
+    # Units sold on the channel while one of our writes to it was in flight, on a channel
+    # whose writes replace the quantity without compare-and-set (Etsy): the write may
+    # have erased them. They are not taken off our belief (the write most likely erased
+    # them), and the channel may show up to this many fewer until a read settles it.
+    raced_qty: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -203,8 +203,14 @@ MOVE_COLUMNS = ("sku_id", "kind", "delta", "source_key", "account", "order_exter
 Move = tuple[int, str, int, str, str | None, str | None, str]
 
 
-def record_orders(session: Session, account: str, orders: Sequence[Order]) -> Booked:
-    """Record a page of orders: order book rows, lines, and their stock movements."""
+def record_orders(session: Session, account: str, orders: Sequence[Order], *,
+                  blind_writes: bool = False) -> Booked:
+    """Record a page of orders: order book rows, lines, and their stock movements.
+
+    blind_writes: the channel's stock writes replace its quantity without
+    compare-and-set (Etsy); a sale made while one of them was in flight is then not
+    taken off what we believe the channel shows (see `_raced`).
+    """
     booked = Booked()
     if not orders:
         return booked
@@ -217,6 +223,7 @@ def record_orders(session: Session, account: str, orders: Sequence[Order]) -> Bo
         line_rows: list[list[Any]] = []  # order_id first: the order's external id until known
         moves: list[Move] = []
         channel: dict[str, tuple[int, int]] = {}  # source_key -> (binding_id, channel delta)
+        sold_at: dict[str, datetime] = {}  # source_key of a sale -> when it was made
         for order in orders:
             ext = order.external_id
             resolved: dict[str, tuple[int | None, int | None]] = {}
@@ -235,6 +242,7 @@ def record_orders(session: Session, account: str, orders: Sequence[Order]) -> Bo
                 moves.append((sku_id, "sale", -line.quantity, key, account, ext, ""))
                 if binding_id is not None and order.channel_decremented:
                     channel[key] = (binding_id, -line.quantity)
+                    sold_at[key] = order.created_at
             for restock in order.restocks:
                 binding_id, sku_id = resolved.get(restock.line_external_id, (None, None))
                 if sku_id is None or restock.quantity <= 0:
@@ -251,14 +259,60 @@ def record_orders(session: Session, account: str, orders: Sequence[Order]) -> Bo
             row[0] = ids[row[0]]
         _insert_rows(session, _table(m.OrderLine), LINE_COLUMNS, line_rows,
                      "ON CONFLICT (order_id, external_id) DO NOTHING")
+        followed: list[str] = []
         for key, sku_id, delta in _fold_into_on_hand(session, new_moves()):
             booked.movements += 1
             booked.sku_deltas[sku_id] = booked.sku_deltas.get(sku_id, 0) + delta
             if key in channel:
-                bid, cdelta = channel[key]
-                booked.channel_deltas[bid] = booked.channel_deltas.get(bid, 0) + cdelta
-        _apply_channel_deltas(session, booked.channel_deltas)
+                followed.append(key)
+    raced: dict[int, int] = {}
+    if blind_writes:
+        for key in _raced(session, {k: (channel[k][0], sold_at[k])
+                                    for k in followed if k in sold_at}):
+            bid, cdelta = channel.pop(key)
+            raced[bid] = raced.get(bid, 0) - cdelta
+    for key in followed:
+        if key in channel:
+            bid, cdelta = channel[key]
+            booked.channel_deltas[bid] = booked.channel_deltas.get(bid, 0) + cdelta
+    _apply_channel_deltas(session, booked.channel_deltas)
+    _add_to(session, _table(m.Binding), "raced_qty", raced)
     return booked
+
+
+# A sale this close to one of our blind writes to its listing may have been erased by
+# it: Etsy stamps receipts in whole seconds, and its clock is not quite ours.
+RACE_SLACK_S = 2.0
+# A write whose answer never came (the process died, the connection dropped) landed, if
+# it landed, within this long of being sent.
+UNANSWERED_WRITE_S = 60.0
+
+
+def _raced(session: Session, sales: Mapping[str, tuple[int, datetime]]) -> set[str]:
+    """Sales (source_key -> (binding_id, made at)) made while a write of ours to the same
+    listing was in flight, between its read and its answer.
+
+    On a channel without compare-and-set the write most likely replaced the quantity the
+    sale had just lowered, so the channel still shows that unit: taking the sale off our
+    belief as well would leave the belief a unit below the channel, every later push
+    refused as stale and the unit on sale. It is left on the belief instead, and the
+    binding's raced_qty lets the next read settle which it was.
+    """
+    if not sales:
+        return set()
+    slack = timedelta(seconds=RACE_SLACK_S)
+    since = min(at for _, at in sales.values()) - slack - timedelta(seconds=UNANSWERED_WRITE_S)
+    p = _table(m.Push)
+    windows: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    rows: Any = session.execute(
+        select(p.c.binding_id, p.c.created_at, p.c.completed_at).where(
+            _among(session, p.c.binding_id, sorted({b for b, _ in sales.values()})),
+            p.c.status != "stale", p.c.created_at >= since))
+    for bid, sent, answered in rows:
+        end = answered or sent + timedelta(seconds=UNANSWERED_WRITE_S)
+        windows[bid].append((sent - slack, end + slack))
+    return {key for key, (bid, at) in sales.items()
+            if any(start <= at <= end for start, end in windows.get(bid, ()))}
 
 
 def _upsert_orders(
