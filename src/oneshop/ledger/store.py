@@ -79,9 +79,10 @@ def _insert_rows(session: Session, table: Table, cols: Sequence[str],
         # Python, which was a third of the ledger's CPU time per order line.
         params: list[Any] = []
         arrays = []
+        stamps: dict[int, str] = {}
         for c, values in zip(cols, columns, strict=True):
             kind = table.c[c].type
-            literal = _pg_array_literal(kind, values)
+            literal = _pg_array_literal(kind, values, stamps)
             params.append(list(values) if literal is None else literal)
             arrays.append(f"{'%b' if literal is None else '%t'}"
                           f"::{kind.compile(dialect=dialect)}[]")
@@ -146,14 +147,22 @@ def _bind_processor(kind: Any, dialect: Any,
 
 def _pg_timestamp(v: datetime) -> str:
     if v.tzinfo is not UTC:
+        if v.tzinfo is None:
+            raise ValueError("naive datetime given to the ledger")
         v = v.astimezone(UTC)
     return _DATETIME_TEXT % (
         v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond) + "+00"
 
 
-def _pg_array_literal(kind: Any, values: Sequence[Any]) -> str | None:
+def _pg_array_literal(kind: Any, values: Sequence[Any],
+                      memo: dict[int, str] | None = None) -> str | None:
     """PostgreSQL's text form of an array of `values` for a column of type `kind`
-    (every element quoted), or None for a type or a value it does not cover."""
+    (every element quoted), or None for a type or a value it does not cover.
+
+    memo: timestamps already formatted, by id() of datetime objects kept alive.
+    """
+    if memo is None:
+        memo = {}
     kinds = set(map(type, values))
     nulls = type(None) in kinds
     kinds.discard(type(None))
@@ -167,18 +176,18 @@ def _pg_array_literal(kind: Any, values: Sequence[Any]) -> str | None:
         if kinds - {str}:
             return None
         if not nulls:
-            joined = '","'.join(values)
-            if "\\" not in joined and '"' not in joined:
-                return '{"' + joined + '"}'
+            joined = "".join(values)
+            if "\\" not in joined and '"' not in joined:  # nothing to escape
+                return '{"' + '","'.join(values) + '"}'
         items = ["NULL" if v is None else v.replace("\\", "\\\\").replace('"', '\\"')
                  for v in values]
     elif isinstance(kind, m.UtcDateTime):
-        if kinds - {datetime} or not all(v is None or v.tzinfo is not None for v in values):
+        if kinds - {datetime}:
             return None
-        done: dict[int, str] = {}  # by identity: a page's `now` is in every row
+        # Each object formatted once: a page's `now` is in every row.
         items = [
-            "NULL" if v is None else done[id(v)] if id(v) in done
-            else done.setdefault(id(v), _pg_timestamp(v)) for v in values]
+            "NULL" if v is None else memo[id(v)] if id(v) in memo
+            else memo.setdefault(id(v), _pg_timestamp(v)) for v in values]
     else:
         return None
     if nulls:  # NULL unquoted, every other element quoted
