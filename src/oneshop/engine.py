@@ -121,9 +121,14 @@ class SyncEngine:
                   account=account, external_id=rejected.external_id, reason=rejected.reason)
         return booked.sku_deltas
 
-    def _blind_writes(self, account: str) -> bool:
-        """Does this account's connector write stock without compare-and-set?"""
-        return bool(getattr(self.accounts.connectors[account], "blind_writes", False))
+    def _blind_writes(self, account: str) -> Callable[[str], str] | None:
+        """For a connector that writes stock without compare-and-set: which listings one
+        write replaces (see `StockTarget`)."""
+        connector = self.accounts.connectors[account]
+        if not getattr(connector, "blind_writes", False):
+            return None
+        group: Callable[[str], str] = getattr(connector, "write_group", lambda ext: ext)
+        return group
 
     # -- pushes ------------------------------------------------------------------------
 

@@ -95,7 +95,9 @@ class StockTarget(Protocol):
     A connector whose writes replace the channel's quantity without compare-and-set
     (so a sale landing between its read and its write is erased) sets a class attribute
     `blind_writes = True`; the ledger then books such sales knowing the write may have
-    erased them. Absent, False.
+    erased them. Absent, False. Where one write replaces several listings (an Etsy
+    listing's variants), `write_group(external_id) -> str` gives the external-id prefix
+    they share; absent, each listing stands alone.
     """
 
     def push_stock(self, levels: Sequence[StockLevel]) -> Sequence[PushResult]:

@@ -303,3 +303,25 @@ def test_an_etsy_sale_just_after_our_write_is_not_mistaken_for_an_erased_one(
     assert rig.movements("channel_edit") == [] and rig.alerts("hand_edit") == []
     with rig.app.sessions() as s:
         assert s.scalars(select(m.Binding.raced_qty)).all() == [0, 0, 0]
+
+
+def test_a_sale_of_a_sibling_variant_erased_by_our_write_is_not_taken_for_an_edit(
+        rig: Rig) -> None:
+    """Seed 60: one inventory PUT rewrites every variant of an Etsy listing. A sale of
+    TEE/L just before our write of TEE/S was erased with it, and booking it left Etsy a
+    unit above our belief: the reconcile folded that unit in as a hand edit."""
+    etsy = rig.sb("etsy").seed_variant_listing("Tee", [("TEE/S", "S", 3), ("TEE/L", "L", 3)])
+    shopify = {sku: rig.sb("shopify").seed_listing(sku, 3) for sku in ("TEE/S", "TEE/L")}
+    for sku in ("TEE/S", "TEE/L"):
+        rig.sb("gumroad").seed_listing(sku, 3)
+    rig.discover()
+    rig.sb("shopify").sell(shopify["TEE/S"], 1)
+    rig.dies["etsy"].before_write = lambda: rig.sb("etsy").sell(etsy[1], 1)
+    assert rig.runner.poll("shopify")  # writes TEE/S 2, and TEE/L back to 3
+    assert rig.sb("etsy").quantity(etsy[1]) == 3
+    assert rig.runner.poll("etsy")
+    for _ in range(2):
+        assert rig.runner.reconcile("etsy")
+    assert (rig.on_hand("TEE/S"), rig.on_hand("TEE/L")) == (2, 2)
+    assert [rig.sb("etsy").quantity(e) for e in etsy] == [2, 2]
+    assert rig.movements("channel_edit") == [] and rig.alerts("hand_edit") == []

@@ -71,6 +71,11 @@ class EtsyConnector:
     # landing between our read and our write is erased by it (see push.py).
     blind_writes = True
 
+    @staticmethod
+    def write_group(external_id: str) -> str:
+        """One inventory PUT rewrites every variant of the listing: "{listing_id}:"."""
+        return external_id.partition(":")[0] + ":"
+
     def __init__(self, settings: EtsySettings, ctx: ConnectorContext) -> None:
         self._settings, self._ctx = settings, ctx
         self._http = EtsyHttp(ctx, base_url=settings.base_url, keystring=settings.keystring,

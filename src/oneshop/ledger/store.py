@@ -16,7 +16,7 @@ from decimal import Decimal
 from operator import attrgetter, itemgetter
 from typing import Any
 
-from sqlalchemy import Float, Integer, Numeric, String, Table, any_, bindparam, func, select
+from sqlalchemy import Float, Integer, Numeric, String, Table, any_, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -301,12 +301,14 @@ Move = tuple[int, str, int, str, str | None, str | None, str]
 
 
 def record_orders(session: Session, account: str, orders: Sequence[Order], *,
-                  blind_writes: bool = False) -> Booked:
+                  blind_writes: Callable[[str], str] | None = None) -> Booked:
     """Record a page of orders: order book rows, lines, and their stock movements.
 
-    blind_writes: the channel's stock writes replace its quantity without
+    blind_writes: the channel's stock writes replace its quantities without
     compare-and-set (Etsy); a sale made while one of them was in flight is then not
-    taken off what we believe the channel shows (see `_raced`).
+    taken off what we believe the channel shows (see `_raced`). It maps a listing's
+    external id to the prefix shared by every listing one write replaces (an Etsy
+    listing's variants).
     """
     booked = Booked()
     if not orders:
@@ -320,7 +322,7 @@ def record_orders(session: Session, account: str, orders: Sequence[Order], *,
         line_rows: list[list[Any]] = []  # order_id first: the order's external id until known
         moves: list[Move] = []
         channel: dict[str, tuple[int, int]] = {}  # source_key -> (binding_id, channel delta)
-        sold_at: dict[str, datetime] = {}  # source_key of a sale -> when it was made
+        sold_at: dict[str, tuple[str, datetime]] = {}  # sale source_key -> (listing, made)
         for order in orders:
             ext = order.external_id
             resolved: dict[str, tuple[int | None, int | None]] = {}
@@ -339,7 +341,7 @@ def record_orders(session: Session, account: str, orders: Sequence[Order], *,
                 moves.append((sku_id, "sale", -line.quantity, key, account, ext, ""))
                 if binding_id is not None and order.channel_decremented:
                     channel[key] = (binding_id, -line.quantity)
-                    sold_at[key] = order.created_at
+                    sold_at[key] = (line.listing_external_id or "", order.created_at)
             for restock in order.restocks:
                 binding_id, sku_id = resolved.get(restock.line_external_id, (None, None))
                 if sku_id is None or restock.quantity <= 0:
@@ -362,19 +364,27 @@ def record_orders(session: Session, account: str, orders: Sequence[Order], *,
             booked.sku_deltas[sku_id] = booked.sku_deltas.get(sku_id, 0) + delta
             if key in channel:
                 followed.append(key)
-    raced: dict[int, int] = {}
-    if blind_writes:
-        for key in _raced(session, {k: (channel[k][0], sold_at[k])
-                                    for k in followed if k in sold_at}):
+        if blind_writes is None:
+            _follow_channel(session, booked, channel, followed)
+    if blind_writes is not None:
+        raced: dict[int, int] = {}
+        for key in _raced(session, account, blind_writes,
+                          {k: sold_at[k] for k in followed if k in sold_at}):
             bid, cdelta = channel.pop(key)
             raced[bid] = raced.get(bid, 0) - cdelta
-    for key in followed:
+        _follow_channel(session, booked, channel, followed)
+        _add_to(session, _table(m.Binding), "raced_qty", raced)
+    return booked
+
+
+def _follow_channel(session: Session, booked: Booked, channel: Mapping[str, tuple[int, int]],
+                    keys: Sequence[str]) -> None:
+    """The selling channel moved its own quantities for these new movements: follow."""
+    for key in keys:
         if key in channel:
             bid, cdelta = channel[key]
             booked.channel_deltas[bid] = booked.channel_deltas.get(bid, 0) + cdelta
     _apply_channel_deltas(session, booked.channel_deltas)
-    _add_to(session, _table(m.Binding), "raced_qty", raced)
-    return booked
 
 
 # A sale this close to one of our blind writes to its listing may have been erased by
@@ -385,9 +395,12 @@ RACE_SLACK_S = 2.0
 UNANSWERED_WRITE_S = 60.0
 
 
-def _raced(session: Session, sales: Mapping[str, tuple[int, datetime]]) -> set[str]:
-    """Sales (source_key -> (binding_id, made at)) made while a write of ours to the same
-    listing was in flight, between its read and its answer.
+def _raced(session: Session, account: str, group: Callable[[str], str],
+           sales: Mapping[str, tuple[str, datetime]]) -> set[str]:
+    """Sales (source_key -> (listing external id, made at)) made while a write of ours to
+    the same listing was in flight, between its read and its answer. A write replaces
+    every listing sharing its `group` prefix (an Etsy listing's variants, though we
+    wrote only one of them).
 
     On a channel without compare-and-set the write most likely replaced the quantity the
     sale had just lowered, so the channel still shows that unit: taking the sale off our
@@ -399,17 +412,19 @@ def _raced(session: Session, sales: Mapping[str, tuple[int, datetime]]) -> set[s
         return set()
     slack = timedelta(seconds=RACE_SLACK_S)
     since = min(at for _, at in sales.values()) - slack - timedelta(seconds=UNANSWERED_WRITE_S)
-    p = _table(m.Push)
-    windows: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    p, b = _table(m.Push), _table(m.Binding)
+    prefixes = sorted({group(ext) for ext, _ in sales.values()})
+    same = or_(*(b.c.external_id.startswith(pre, autoescape=True) for pre in prefixes))
+    windows: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
     rows: Any = session.execute(
-        select(p.c.binding_id, p.c.created_at, p.c.completed_at).where(
-            _among(session, p.c.binding_id, sorted({b for b, _ in sales.values()})),
-            p.c.status != "stale", p.c.created_at >= since))
-    for bid, sent, answered in rows:
+        select(b.c.external_id, p.c.created_at, p.c.completed_at)
+        .join(b, b.c.id == p.c.binding_id)
+        .where(b.c.account == account, same, p.c.status != "stale", p.c.created_at >= since))
+    for ext, sent, answered in rows:
         end = answered or sent + timedelta(seconds=UNANSWERED_WRITE_S)
-        windows[bid].append((sent - slack, end + slack))
-    return {key for key, (bid, at) in sales.items()
-            if any(start <= at <= end for start, end in windows.get(bid, ()))}
+        windows[group(ext)].append((sent - slack, end + slack))
+    return {key for key, (ext, at) in sales.items()
+            if any(start <= at <= end for start, end in windows.get(group(ext), ()))}
 
 
 def _upsert_orders(

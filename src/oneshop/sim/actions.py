@@ -10,6 +10,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 
 from oneshop.ledger import models as m
@@ -86,7 +87,10 @@ class Actions:
 
     # -- sales -------------------------------------------------------------------------------
 
-    def sell(self, sku: str | None = None, kind: str | None = None) -> Sale | None:
+    def sell(self, sku: str | None = None, kind: str | None = None, *,
+             in_flight: bool = False) -> Sale | None:
+        """A customer buys. in_flight: while our stock write to that channel is on its way,
+        so what the channel shows is not yet what the ledger knows."""
         sku = sku or self.rng.choice(sorted(self.truth.listings))
         kind = kind or self.rng.choice(sorted(self.truth.listings[sku]))
         ext = self.truth.listings[sku][kind]
@@ -115,7 +119,7 @@ class Actions:
         self.trace(f"sell {kind} {sku} x{qty} -> {order_id}"
                    + (f" (raced: {seen_left} left)" if sale.raced else ""))
         if qty > avail and not unbooked and kind not in self.disturbed \
-                and sku not in self.truth.edited:
+                and sku not in self.truth.edited and not in_flight:
             self.truth.violations.append(
                 f"step {self.step}: {kind} sold {sku} x{qty} showing {shown} while the "
                 f"ledger knew only {avail} left and nothing disturbed the channel")
@@ -130,6 +134,25 @@ class Actions:
             shown = self.sb(kind).quantity(ext) or 0
             for _ in range(shown if shown <= 3 else 0):
                 self.sell(sku, kind)
+
+    def race_write(self) -> None:
+        """A sale on a channel while our next stock write to it is in flight (just before
+        the channel handles the write, or just after): Etsy's write has no
+        compare-and-set and erases a sale made before it."""
+        kind = self.rng.choice(sorted(self.world.sandboxes))
+        when = self.rng.choice(["before", "after"])
+
+        def buy(request: httpx.Request) -> None:
+            # A SKU of the listing being written, when the request names one.
+            written = request.url.path.encode() + request.content
+            skus = sorted(s for s, by_kind in self.truth.listings.items()
+                          if kind in by_kind and _named(by_kind[kind], written))
+            if skus:
+                self.trace(f"a sale {when} our write to {kind}")
+                self.sell(self.rng.choice(skus), kind, in_flight=True)
+
+        self.world.injector.during_write[kind] = (when, buy)
+        self.trace(f"a sale will race our next write to {kind} ({when})")
 
     def cancel(self) -> None:
         open_sales = [s for s in self.truth.sales if not s.closed]
@@ -258,6 +281,7 @@ class Actions:
         inj = self.world.injector
         inj.queued.clear()
         inj.crash_in = None
+        inj.during_write.clear()
         for kind, sb in self.world.sandboxes.items():
             any_sb: Any = sb
             any_sb.faults.clear()
@@ -265,3 +289,10 @@ class Actions:
                 any_sb.drop_next_responses(0)
                 with any_sb._lock:
                     any_sb._drop_responses = 0
+
+
+def _named(external_id: str, written: bytes) -> bool:
+    """Does a write name this listing? Etsy's external ids start with the listing id,
+    Shopify's with the variant's, Gumroad's with the product's."""
+    head = external_id.replace("/", ":").split(":")[0]
+    return bool(head) and head.encode() in written

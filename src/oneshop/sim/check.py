@@ -7,6 +7,8 @@
    crossed, and only a sale that really raced can cross.
 5. Every malformed payload is in rejected_records.
 6. No secret value appears in any log line.
+7. A hand edit is folded in only for a SKU a seller really edited by hand (a sale or our
+   own write taken for an edit would change stock that never changed).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def check(world: World, truth: Truth, log_text: str) -> list[str]:
         found += _published(s, world, truth)
         found += _oversells(s, truth, world.pages)
         found += _rejected(s, truth)
+        found += _edits(s, truth)
     found += _secrets(truth, log_text)
     return found
 
@@ -166,6 +169,15 @@ def _rejected(s: Session, truth: Truth) -> list[str]:
     return [f"malformed {kind} order {order} is not in rejected_records"
             for kind, order in truth.malformed if not any(
                 a == kind and ext is not None and order in ext for a, ext in kept)]
+
+
+def _edits(s: Session, truth: Truth) -> list[str]:
+    return [f"{sku}: a hand edit {delta:+d} was folded in, but no one edited it ({key})"
+            for sku, delta, key in s.execute(
+                select(m.Sku.sku, m.Movement.delta, m.Movement.source_key)
+                .join(m.Sku, m.Sku.id == m.Movement.sku_id)
+                .where(m.Movement.kind == "channel_edit"))
+            if sku not in truth.edited]
 
 
 def _secrets(truth: Truth, log_text: str) -> list[str]:

@@ -156,8 +156,10 @@ class Sim:
             a.cancel()
         elif roll < 0.60:
             a.hand_edit()
-        elif roll < 0.75:
+        elif roll < 0.71:
             a.fault()
+        elif roll < 0.75:
+            a.race_write()
         elif roll < 0.82:
             a.arm_crash()
         elif roll < 0.85:

@@ -64,9 +64,20 @@ class Injector:
     crash_in: int | None = None  # crash on the n-th next request, any channel
     crash_after_send: bool = False
     requests: dict[str, int] = field(default_factory=dict)
+    # Per kind: what a customer does on the channel while our next stock write to it is
+    # in flight: just before the channel handles it, or just after ("after").
+    during_write: dict[str, tuple[str, Callable[[httpx.Request], None]]] = field(
+        default_factory=dict)
+
+    def write_race(self, kind: str, request: httpx.Request, when: str) -> None:
+        armed = self.during_write.get(kind)
+        if armed is not None and armed[0] == when and is_stock_write(request):
+            del self.during_write[kind]
+            armed[1](request)
 
     def before(self, kind: str, request: httpx.Request) -> str | None:
         self.requests[kind] = self.requests.get(kind, 0) + 1
+        self.write_race(kind, request, "before")
         if self.crash_in is not None:
             self.crash_in -= 1
             if self.crash_in <= 0:
@@ -89,11 +100,17 @@ class Injector:
         return fault
 
     def after(self, kind: str, request: httpx.Request, pending: str | None) -> None:
+        self.write_race(kind, request, "after")
         if pending == "crash":
             self.trace(f"crash after {kind} {request.method} {request.url.path} was processed")
             raise Crash(kind)
         if pending == "lost_answer":
             raise httpx.ReadTimeout("simulated lost answer", request=request)
+
+
+def is_stock_write(request: httpx.Request) -> bool:
+    """Shopify's inventorySetQuantities, Etsy's inventory PUT, Gumroad's product PUT."""
+    return request.method == "PUT" or b"inventorySetQuantities" in request.content
 
 
 class SimTransport(httpx.BaseTransport):
