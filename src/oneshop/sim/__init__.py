@@ -1,6 +1,7 @@
 """Deterministic fault-injecting simulation of the whole shop (`make sim SEEDS=N`).
 
-A seed fixes everything: the catalog, the sales (races for the last unit included),
+A seed fixes everything: the catalog, the sales (races for the last unit included, and
+sales landing while one of our stock writes to that channel is in flight),
 cancellations and refunds, hand edits, revoked and expiring credentials, API faults
 (429, 5xx, timeouts, dropped connections, slow answers, a pull failing half-way,
 webhooks delivered twice or never) and the points where the service "crashes". The real
