@@ -41,7 +41,7 @@ def fold_drift(s: Session, account: str, seen: Sequence[catalog.Seen], rules: Ru
             continue
         if (item.held_qty is not None and item.state not in OFF_SALE
                 and item.actual != item.observed_before
-                and unconfirmed_push(s, item.binding_id, item.actual)):
+                and unconfirmed_push(s, item.binding_id, item.actual, item.observed_before)):
             # Our reactivation of a listing we held off sale went through, but its answer
             # was lost: it is on sale again, so it must be pushed like any other.
             catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
@@ -58,7 +58,7 @@ def fold_drift(s: Session, account: str, seen: Sequence[catalog.Seen], rules: Ru
             catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
                                  raced_qty=0)
             continue
-        if unconfirmed_push(s, item.binding_id, item.actual):
+        if unconfirmed_push(s, item.binding_id, item.actual, item.observed_before):
             # Our own write whose answer was lost (a crash, a timeout): not a hand edit.
             catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
                                  pushed_qty=item.actual)
@@ -95,14 +95,24 @@ def fold_drift(s: Session, account: str, seen: Sequence[catalog.Seen], rules: Ru
     return changes
 
 
-def unconfirmed_push(s: Session, binding_id: int, quantity: int) -> bool:
-    """Did we push `quantity` here after the last push the channel confirmed?"""
-    rows = s.execute(select(m.Push.status, m.Push.quantity)
+def unconfirmed_push(s: Session, binding_id: int, quantity: int,
+                     believed: int | None = None) -> bool:
+    """Does a push of ours made after the last one the channel confirmed explain that it
+    shows `quantity`, where we believe `believed`?
+
+    Either it shows what we pushed, or sales booked since moved both: the push shifted
+    the channel by (pushed - what we believed then) and our belief has followed the
+    sales since, so the channel shows our belief plus that shift.
+    """
+    rows = s.execute(select(m.Push.status, m.Push.quantity, m.Push.observed_before)
                      .where(m.Push.binding_id == binding_id)
                      .order_by(m.Push.id.desc()).limit(50))
-    for status, pushed in rows:
+    for status, pushed, before in rows:
         if status == "ok":
             return False
-        if pushed == quantity and status in ("pending", "failed"):
+        if status not in ("pending", "failed"):
+            continue
+        if pushed == quantity or (believed is not None and before is not None
+                                  and quantity - believed == pushed - before):
             return True
     return False

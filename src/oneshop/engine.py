@@ -303,7 +303,7 @@ class SyncEngine:
                     # a sale that raced a blind write and was not erased by it after all:
                     # believe the channel, or every compare-and-set fails from now on.
                     if r.observed is not None and unconfirmed_push(s, t.binding_id,
-                                                                   r.observed):
+                                                                   r.observed, t.observed):
                         catalog.set_observed(s, t.binding_id, r.observed, now,
                                              deactivated_by_us=t.deactivated_by_us,
                                              pushed_qty=r.observed, raced_qty=0)

@@ -325,3 +325,26 @@ def test_a_sale_of_a_sibling_variant_erased_by_our_write_is_not_taken_for_an_edi
     assert (rig.on_hand("TEE/S"), rig.on_hand("TEE/L")) == (2, 2)
     assert [rig.sb("etsy").quantity(e) for e in etsy] == [2, 2]
     assert rig.movements("channel_edit") == [] and rig.alerts("hand_edit") == []
+
+
+def test_sales_after_our_lost_write_do_not_hide_it_from_the_reconcile(rig: Rig) -> None:
+    """Seeds 528 and 978: Gumroad took our write, the process died before the answer, then
+    sold. Booking the sales moved our (old) belief down with them, so the channel no
+    longer showed what we had pushed, and the reconcile adopted the write as a hand edit
+    nobody made."""
+    ids = rig.shop.seed("MUG", 5)
+    rig.discover()
+    rig.sb("shopify").sell(ids["shopify"], 1)
+    rig.dies["gumroad"].armed = True
+    with pytest.raises(KeyboardInterrupt):
+        rig.runner.poll("shopify")
+    rig.app.db.dispose()
+    rig.start()  # a new process on the same ledger
+    assert rig.sb("gumroad").quantity(ids["gumroad"]) == 4, "the write did land"
+    rig.sb("gumroad").sell(ids["gumroad"], 2)
+    assert rig.runner.poll("gumroad")
+    for _ in range(2):
+        assert rig.runner.reconcile("gumroad")
+    assert rig.on_hand("MUG") == 2
+    assert _shown(rig, ids) == {kind: 2 for kind in KINDS}
+    assert rig.movements("channel_edit") == [] and rig.alerts("hand_edit") == []
