@@ -57,7 +57,6 @@ class Rig:
                                 clock=self.clock.now)
         self.shop.prepare_ledger()
         self.dies = {k: DiesAfterPush(s.transport()) for k, s in self.shop.sandboxes.items()}
-        self.shopify = self.dies["shopify"]
         self.start()
 
     def start(self) -> None:
@@ -68,6 +67,15 @@ class Rig:
 
     def sb(self, kind: str) -> Any:
         return self.shop.sandboxes[kind]
+
+    def die_in_write(self, dying: str, poll: str) -> None:
+        """Poll `poll`; the process dies once `dying` has processed our write, before its
+        answer; then a new process starts on the same ledger."""
+        self.dies[dying].armed = True
+        with pytest.raises(KeyboardInterrupt):
+            self.runner.poll(poll)
+        self.app.db.dispose()
+        self.start()
 
     def discover(self) -> None:
         for kind in KINDS:
@@ -100,11 +108,7 @@ def test_a_push_whose_answer_was_lost_is_not_adopted_as_a_hand_edit(rig: Rig) ->
     ids = rig.shop.seed("MUG", 2)
     rig.discover()
     rig.sb("etsy").sell(ids["etsy"], 1)
-    rig.shopify.armed = True
-    with pytest.raises(KeyboardInterrupt):
-        rig.runner.poll("etsy")
-    rig.app.db.dispose()
-    rig.start()  # a new process on the same ledger
+    rig.die_in_write("shopify", poll="etsy")
     assert rig.sb("shopify").quantity(ids["shopify"]) == 1, "the write did land"
     for _ in range(3):
         assert rig.runner.reconcile("shopify")
@@ -119,11 +123,7 @@ def test_a_compare_and_set_refused_by_our_own_lost_write_is_not_stuck(rig: Rig) 
     ids = rig.shop.seed("MUG", 2)
     rig.discover()
     rig.sb("shopify").sell(ids["shopify"], 1)
-    rig.dies["gumroad"].armed = True
-    with pytest.raises(KeyboardInterrupt):
-        rig.runner.poll("shopify")
-    rig.app.db.dispose()
-    rig.start()  # a new process on the same ledger
+    rig.die_in_write("gumroad", poll="shopify")
     assert rig.sb("gumroad").quantity(ids["gumroad"]) == 1, "the write did land"
     rig.sb("shopify").sell(ids["shopify"], 1)
     assert rig.runner.poll("shopify")
@@ -144,11 +144,7 @@ def test_a_reactivation_whose_answer_was_lost_is_pushed_like_any_listing(rig: Ri
     rig.sb("shopify").cancel(order, restock=True)
     assert rig.runner.poll("shopify")
     rig.dies["etsy"].when = lambda r: r.method == "PATCH" and b"state=active" in r.content
-    rig.dies["etsy"].armed = True
-    with pytest.raises(KeyboardInterrupt):
-        rig.runner.poll("etsy")  # its pull ends by raising Etsy: reactivated, then death
-    rig.app.db.dispose()
-    rig.start()
+    rig.die_in_write("etsy", poll="etsy")  # its pull ends by raising Etsy: reactivated, then death
     assert rig.sb("etsy").listing_state(ids["etsy"]) == "active"
     rig.sb("shopify").sell(ids["shopify"], 1)  # Shopify restocked the cancelled unit
     assert rig.runner.poll("shopify")
@@ -335,11 +331,7 @@ def test_sales_after_our_lost_write_do_not_hide_it_from_the_reconcile(rig: Rig) 
     ids = rig.shop.seed("MUG", 5)
     rig.discover()
     rig.sb("shopify").sell(ids["shopify"], 1)
-    rig.dies["gumroad"].armed = True
-    with pytest.raises(KeyboardInterrupt):
-        rig.runner.poll("shopify")
-    rig.app.db.dispose()
-    rig.start()  # a new process on the same ledger
+    rig.die_in_write("gumroad", poll="shopify")
     assert rig.sb("gumroad").quantity(ids["gumroad"]) == 4, "the write did land"
     rig.sb("gumroad").sell(ids["gumroad"], 2)
     assert rig.runner.poll("gumroad")
