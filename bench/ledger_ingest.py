@@ -4,9 +4,14 @@
 
 Records N order lines (one line per order, the worst case for the ledger) in pages of
 250, one transaction per page, every SKU bound to a listing as the sync engine leaves
-them; then inserts the same rows with one SQLAlchemy Core executemany per page into a
+them; and inserts the same rows with one SQLAlchemy Core executemany per page into a
 bare table. Prints lines/s for both, the ratio ledger/raw (target ≥ 0.5) and peak RSS.
 SQLite always; PostgreSQL too with --pg or ONESHOP_TEST_DATABASE_URL.
+
+The two take turns page by page and each is timed on its own pages, so a slower or
+faster minute of this shared machine falls on both (run one after the other, the raw
+rate alone moved by up to 2x between identical runs). On SQLite each has its own
+database file, so neither pays for the other's WAL checkpoints.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -86,9 +91,8 @@ def raw_rows(page: list[Order]) -> list[dict[str, Any]]:
 
 
 def prepare(engine: Engine) -> None:
-    """Migrate, create the bare table, and bind every SKU to a listing with stock."""
+    """Migrate and bind every SKU to a listing with stock."""
     upgrade(engine)
-    raw_meta.create_all(engine)
     factory = sessions(engine)
     with transaction(factory) as s:
         catalog.upsert_listings(s, ACCOUNT, [
@@ -103,32 +107,39 @@ def prepare(engine: Engine) -> None:
             conn.exec_driver_sql("ANALYZE bindings, skus")
 
 
-def timed(run: Callable[[list[Order]], None], lines: int) -> float:
-    done, start = 0, time.perf_counter()
+def timed(runs: Sequence[Callable[[list[Order]], None]], lines: int) -> list[float]:
+    """Lines/s of each run, taking turns on every page."""
+    spent = [0.0] * len(runs)
+    done = 0
     for page in pages(lines):
-        run(page)
+        for i, run in enumerate(runs):
+            start = time.perf_counter()
+            run(page)
+            spent[i] += time.perf_counter() - start
         done += len(page)
-    return done / (time.perf_counter() - start)
+    return [done / t for t in spent]
 
 
-def bench(url: str, lines: int) -> float:
+def bench(url: str, raw_url: str, lines: int) -> float:
     engine = make_engine(url)
     prepare(engine)
     factory = sessions(engine)
+    raw_engine = engine if raw_url == url else make_engine(raw_url)
+    raw_meta.create_all(raw_engine)
 
     def raw(page: list[Order]) -> None:
-        with engine.begin() as conn:
+        with raw_engine.begin() as conn:
             conn.execute(insert(raw_lines), raw_rows(page))
 
     def ledger(page: list[Order]) -> None:
         with transaction(factory) as s:
             store.record_orders(s, ACCOUNT, page)
 
-    raw_rate = timed(raw, lines)
-    ledger_rate = timed(ledger, lines)
+    raw_rate, ledger_rate = timed((raw, ledger), lines)
     with factory() as s:
         assert store.recount(s) == {}, "cached on_hand differs from the movements"
     engine.dispose()
+    raw_engine.dispose()
     ratio = ledger_rate / raw_rate
     name = make_url(url).get_backend_name()
     print(f"{name:10s} lines={lines:,}  raw={raw_rate:,.0f} lines/s  "
@@ -158,10 +169,11 @@ def main() -> int:
     args = parser.parse_args()
     ratios = []
     with tempfile.TemporaryDirectory() as tmp:
-        ratios.append(bench(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args.lines))
+        ratios.append(bench(f"sqlite:///{Path(tmp) / 'ledger.sqlite3'}",
+                            f"sqlite:///{Path(tmp) / 'raw.sqlite3'}", args.lines))
     if args.pg:
         for url in pg_database(args.pg):
-            ratios.append(bench(url, args.lines))
+            ratios.append(bench(url, url, args.lines))
     else:
         print("postgresql skipped (no --pg and no ONESHOP_TEST_DATABASE_URL)")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -272,7 +272,9 @@ def _line_targets(
         try:
             if _is_pg(session):
                 cursor.execute("SELECT external_id, id, sku_id FROM bindings WHERE account = %b"
-                               " AND external_id = ANY(%b::varchar[])", [account, listing_ids])
+                               " AND external_id = ANY(%t::varchar[])",
+                               [account, _pg_array_literal(_table(m.Binding).c.external_id.type,
+                                                           listing_ids)])
                 found = cursor.fetchall()
             else:
                 found = []
@@ -515,10 +517,12 @@ def _add_to(session: Session, table: Table, column: str, deltas: Mapping[int, in
     # conflict with foreign-key checks).
     cursor.execute(
         f"UPDATE {name} SET {column} = {name}.{column} + v.d FROM ("
-        f"SELECT id, d FROM {name} JOIN unnest(%b::bigint[], %b::integer[]) AS u(k, d)"
+        f"SELECT id, d FROM {name} JOIN unnest(%t::bigint[], %t::integer[]) AS u(k, d)"
         f" ON id = k ORDER BY id FOR NO KEY UPDATE OF {name}) AS v"
         f" WHERE {name}.id = v.id{when_set}",
-        [[k for k, _ in rows], [d for _, d in rows]])
+        # Arrays as text literals: psycopg dumps a list element by element in Python.
+        ["{" + ",".join([str(k) for k, _ in rows]) + "}",
+         "{" + ",".join([str(d) for _, d in rows]) + "}"])
 
 
 def _apply_channel_deltas(session: Session, deltas: Mapping[int, int]) -> None:
