@@ -48,3 +48,14 @@ def test_the_models_and_the_migrations_agree(engine: Engine) -> None:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True,
                                                      "compare_server_default": True})
         assert compare_metadata(ctx, Base.metadata) == []
+
+
+def test_postgresql_keeps_room_for_counter_updates(engine: Engine) -> None:
+    """skus and bindings rows are updated by every sale: pages keep room for HOT updates."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no fillfactor")
+    with engine.connect() as conn:
+        options = dict(conn.execute(text(
+            "SELECT relname, reloptions FROM pg_class WHERE relname IN ('skus', 'bindings')")
+        ).all())
+    assert options == {"skus": ["fillfactor=70"], "bindings": ["fillfactor=70"]}
