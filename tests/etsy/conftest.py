@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from oneshop_connectors.etsy.sandbox import EtsySandbox
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from oneshop.clock import VirtualClock
 from oneshop.protocols import ConnectorContext, MemoryTokenStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,28 +55,6 @@ def _drop_null_defaults(node: Any) -> None:
     elif isinstance(node, list):
         for value in node:
             _drop_null_defaults(value)
-
-
-class VirtualClock:
-    """Time that only moves when someone sleeps or advances it (thread-safe)."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self._now += timedelta(seconds=max(0.0, seconds))
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += timedelta(seconds=seconds)
 
 
 class ValidatingTransport(httpx.BaseTransport):
@@ -177,7 +155,7 @@ def _quiet_oauth2_warning() -> None:
 
 @pytest.fixture
 def rig(openapi: Any) -> Iterator[Rig]:
-    clock = VirtualClock()
+    clock = VirtualClock(START, record_sleeps=True)
     sandbox = connector.sandbox(seed=3, clock=clock)
     transport = ValidatingTransport(sandbox.transport(), openapi)
     settings = EtsySettings.model_validate(sandbox.connector_settings("http://sandbox"))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,24 +12,9 @@ from oneshop_connectors.gumroad import GumroadSettings, connector
 from oneshop_connectors.gumroad.account import GumroadConnector
 from oneshop_connectors.gumroad.sandbox import GumroadSandbox
 
+from oneshop.clock import VirtualClock
 from oneshop.protocols import ConnectorContext, MemoryTokenStore
 from oneshop.values import Listing, Order
-
-
-@dataclass
-class VirtualClock:
-    now: datetime = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
-    sleeps: list[float] = field(default_factory=list)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += timedelta(seconds=seconds)
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
 
 
 @dataclass
@@ -60,7 +45,7 @@ class Rig:
 
 
 def build_rig(**overrides: Any) -> Rig:
-    clock = VirtualClock()
+    clock = VirtualClock(datetime(2026, 3, 14, 12, 0, tzinfo=UTC), record_sleeps=True)
     sandbox = connector.sandbox(seed=7, clock=clock)
     raw = sandbox.connector_settings("https://api.gumroad.com") | overrides
     settings = GumroadSettings.model_validate(raw)

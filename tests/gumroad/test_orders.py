@@ -13,7 +13,7 @@ from .conftest import Rig
 def test_sale_becomes_one_order_with_one_line_keyed_by_the_sale_id(rig: Rig) -> None:
     product = rig.sandbox.seed_listing("PRINT", 9)
     sale = rig.sandbox.sell(product, 3)
-    sold_at = rig.clock.now
+    sold_at = rig.clock()
     (order,), _, _ = rig.orders()
     assert order.external_id == sale and order.status == "open"
     assert order.total == Decimal("30") and order.currency == "USD"
@@ -50,7 +50,7 @@ def test_idle_poll_costs_one_request_even_with_many_sales_today(rig: Rig) -> Non
 
 def test_date_only_filter_rereads_from_the_day_before_and_books_nothing_twice(rig: Rig) -> None:
     product = rig.sandbox.seed_listing("LAMP", 50)
-    rig.clock.now = rig.clock.now.replace(hour=23, minute=59)
+    rig.clock.set(rig.clock().replace(hour=23, minute=59))
     before_midnight = rig.sandbox.sell(product)
     rig.clock.advance(minutes=2)
     after_midnight = rig.sandbox.sell(product)
@@ -72,9 +72,9 @@ def test_a_sale_that_turns_up_late_with_an_older_timestamp_is_caught(rig: Rig) -
     _, cursor, _ = rig.orders()
     rig.clock.advance(minutes=3)
     # A purchase that started earlier completes now: its created_at is in the past.
-    rig.clock.now -= ORDER_OVERLAP / 2
+    rig.clock.set(rig.clock() - ORDER_OVERLAP / 2)
     late = rig.sandbox.sell(product)
-    rig.clock.now += ORDER_OVERLAP / 2
+    rig.clock.set(rig.clock() + ORDER_OVERLAP / 2)
     orders, _, _ = rig.orders(cursor)
     assert late in {o.external_id for o in orders}
 
@@ -84,7 +84,7 @@ def test_cursor_never_moves_past_the_fetch_start(rig: Rig) -> None:
     rig.clock.advance(hours=1)
     rig.sandbox.sell(product)  # the sandbox's clock runs ahead of ours
     rig.clock.advance(hours=-1)
-    started = rig.clock.now
+    started = rig.clock()
     _, cursor, _ = rig.orders()
     assert cursor is not None
     assert json.loads(cursor)["since"] <= started.isoformat()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,26 +12,9 @@ from oneshop_connectors.shopify import ShopifySettings, connector
 from oneshop_connectors.shopify.adapter import ShopifyConnector
 from oneshop_connectors.shopify.sandbox import ShopifySandbox
 
+from oneshop.clock import VirtualClock
 from oneshop.protocols import ConnectorContext, MemoryTokenStore
 from oneshop.values import Listing
-
-
-@dataclass
-class VirtualClock:
-    """Time that moves only when someone sleeps (or a test advances it)."""
-
-    now: datetime = field(default_factory=lambda: datetime(2026, 5, 1, 12, tzinfo=UTC))
-    sleeps: list[float] = field(default_factory=list)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += timedelta(seconds=seconds)
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @dataclass
@@ -62,7 +45,7 @@ def make_rig(clock: VirtualClock, sandbox: ShopifySandbox, *,
 
 @pytest.fixture
 def clock() -> VirtualClock:
-    return VirtualClock()
+    return VirtualClock(datetime(2026, 5, 1, 12, tzinfo=UTC), record_sleeps=True)
 
 
 @pytest.fixture

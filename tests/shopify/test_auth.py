@@ -7,9 +7,10 @@ import pytest
 from oneshop_connectors.shopify import ShopifySettings
 from oneshop_connectors.shopify.auth import ClientCredentials
 
+from oneshop.clock import VirtualClock
 from oneshop.errors import AuthError
 
-from .conftest import VirtualClock, make_rig
+from .conftest import make_rig
 
 
 def cc_rig(clock: VirtualClock, sandbox):  # type: ignore[no-untyped-def]

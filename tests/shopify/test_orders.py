@@ -90,7 +90,7 @@ def test_the_cursor_lags_by_the_overlap_and_never_passes_the_fetch_start(rig: Ri
     for _ in range(30):  # more than one page (12 orders per page at this query's cost)
         rig.sandbox.sell(item, 1)
         rig.clock.advance(seconds=10)
-    started = rig.clock.now
+    started = rig.clock()
     orders, cursors = poll(rig)
     assert len(orders) == 30 and len(cursors) == 3
     moments = [parse_cursor(c) for c in cursors if c is not None]
@@ -133,7 +133,7 @@ def test_sandbox_search_follows_shopify_quoting_and_comparators(rig: Rig) -> Non
     early = rig.sandbox.sell(item, 1)
     rig.clock.advance(minutes=10)
     late = rig.sandbox.sell(item, 1)
-    mark = (rig.clock.now - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    mark = (rig.clock() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert search(rig, f"updated_at:>'{mark}'") == [late]
     assert search(rig, f'updated_at:>"{mark}"') == [late]
     assert search(rig, f"updated_at:<='{mark}'") == [early]
