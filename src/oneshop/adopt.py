@@ -1,64 +1,223 @@
-"""Taking over a catalog: set each SKU's initial count from one channel or the minimum."""
+"""Taking over a shop that already sells (DESIGN.md 2.8): the read-only plan (`sync --once
+--dry-run`) and the takeover itself (`adopt --from ACCOUNT` / `--min`).
+
+The count adopted for a SKU is the truth at the takeover instant. Every order a channel
+shows at that instant is already reflected in what that channel shows, so it goes into
+the order book as history and moves no stock; only later orders are sales. With `--from
+X`, a sale on another channel Y made before the takeover is history too, even when X's
+count does not reflect it: the seller chose X's count as the truth, and the first sync
+brings Y to it.
+"""
 
 from __future__ import annotations
 
-import functools
 import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from oneshop import app as app_mod
 from oneshop.config import Config
 from oneshop.errors import OneshopError
+from oneshop.ledger import catalog, takeover
 from oneshop.ledger import models as m
-from oneshop.ledger import store
 from oneshop.ledger.db import transaction
-from oneshop.service import Runner
 
 
-def adopt_counts(cfg: Config, *, source: str | None, force: bool) -> dict[str, int]:
-    """Scan the channels, then record `count` movements so on_hand equals the chosen value."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Adopted:
+    """One SKU's adopted count and what the next sync will change on each channel."""
+
+    sku: str
+    count: int
+    delta: int
+    source: str
+    moves: Mapping[str, tuple[int | None, int]] = field(default_factory=dict)
+
+
+@dataclass(slots=True, kw_only=True)
+class Takeover:
+    source: str
+    skus: list[Adopted]
+    not_adopted: list[str]  # bound SKUs the source shows no quantity for
+    watermarks: dict[str, str]
+    settled: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "settled": self.settled, "watermarks": self.watermarks,
+                "not_adopted": self.not_adopted,
+                "skus": [{"sku": a.sku, "count": a.count, "delta": a.delta,
+                          "source": a.source,
+                          "moves": {acc: {"shows": was, "will_show": to}
+                                    for acc, (was, to) in a.moves.items()}}
+                         for a in self.skus]}
+
+
+def adopt_counts(cfg: Config, *, source: str | None, force: bool) -> Takeover:
+    """Read every channel fresh (orders, listings, orders again until settled), record
+    the chosen counts and each account's watermark. Writes nothing to any channel."""
     if source is not None and source not in cfg.accounts:
         raise OneshopError(f"no account {source!r} in {cfg.path}")
     application = app_mod.build(cfg)
     try:
+        names = list(application.accounts.connectors)
+        if source is not None and source not in names:
+            raise OneshopError(f"account {source!r} is disabled in {cfg.path}")
         with application.sessions() as s:
-            done = s.scalars(select(m.AccountState.account)
-                             .where(m.AccountState.adopted_at.is_not(None))).all()
-        if done and not force:
+            done = takeover.taken_over(s)
+            unknown = _unknown_skus(s)
+        if done and not force and not unknown:
             raise OneshopError(f"counts were adopted before ({', '.join(done)}); "
-                               "run again with --force to replace them")
-        runner = Runner(application)
-        for name in [source] if source else list(application.accounts.connectors):
-            assert name is not None
-            scan = functools.partial(application.engine.scan_catalog, name, link=True)
-            if not runner.guarded(name, "adopt", scan):
-                raise OneshopError(f"could not read the catalog of {name}; see the log")
-        return _record_counts(application, source)
+                               "run again with --force to count again (the order history "
+                               "is kept; only the difference is booked)")
+        settled = application.engine.read_settled(names, [source] if source else names)
+        return _record(application, source, force=force, settled=settled)
     finally:
         application.close()
 
 
-def _record_counts(application: app_mod.App, source: str | None) -> dict[str, int]:
+def _unknown_skus(s: Session) -> list[str]:
+    return list(s.scalars(select(m.Sku.sku).join(m.Binding, m.Binding.sku_id == m.Sku.id)
+                          .where(m.Sku.adopted_at.is_(None)).distinct()))
+
+
+def _record(application: app_mod.App, source: str | None, *, force: bool,
+            settled: bool) -> Takeover:
     run = uuid.uuid4().hex[:12]
     now = application.clock()
-    counts: dict[str, int] = {}
+    label = source or "min"
+    why = f"adopted from {source}" if source else "adopted: the lowest any channel showed"
+    report = Takeover(source=label, skus=[], not_adopted=[], watermarks={}, settled=settled)
     with transaction(application.sessions) as s:
-        q = (select(m.Sku.id, m.Sku.sku, m.Sku.on_hand, m.Binding.observed_qty)
-             .join(m.Binding, m.Binding.sku_id == m.Sku.id)
-             .where(m.Binding.observed_qty.is_not(None)))
-        if source:
-            q = q.where(m.Binding.account == source)
-        wanted: dict[int, tuple[str, int, int]] = {}
-        for sku_id, sku, on_hand, seen in s.execute(q):
-            qty = int(seen or 0)
-            prev = wanted.get(sku_id)
-            wanted[sku_id] = (sku, on_hand, qty if prev is None else min(prev[2], qty))
-        for sku_id, (sku, on_hand, qty) in wanted.items():
-            store.record_movement(s, sku_id=sku_id, kind="count", delta=qty - on_hand,
-                                  source_key=f"count:adopt:{run}:{sku}",
-                                  reason=f"adopted from {source or 'minimum across channels'}")
-            counts[sku] = qty
-        for name in application.config.accounts:
-            store.account_state(s, name).adopted_at = now
-    return counts
+        shows = _quantities(s)
+        for sku_id, (sku, adopted, by_account) in sorted(shows.items(), key=lambda i: i[1][0]):
+            if adopted and not force:
+                continue  # adopting again only with --force
+            values = [q for acc, q in by_account.items()
+                      if q is not None and (source is None or acc == source)]
+            if not values:
+                report.not_adopted.append(sku)
+                continue
+            qty = min(values)
+            delta = takeover.adopt_count(s, sku_id=sku_id, quantity=qty, now=now,
+                                         key=f"count:adopt:{run}:{sku}", reason=why)
+            report.skus.append(Adopted(sku=sku, count=qty, delta=delta, source=label))
+        for name in application.accounts.connectors:
+            if name not in takeover.taken_over(s):
+                mark = takeover.channel_time(s, name) or now
+                takeover.mark_taken_over(s, name, mark, now)
+        report.watermarks = {str(st.account): st.watermark_at.isoformat()
+                             for st in s.scalars(select(m.AccountState))
+                             if st.watermark_at is not None}
+        moves = _moves(s, application)
+    report.skus = [Adopted(sku=a.sku, count=a.count, delta=a.delta, source=a.source,
+                           moves=moves.get(a.sku, {})) for a in report.skus]
+    return report
+
+
+def _quantities(s: Session) -> dict[int, tuple[str, bool, dict[str, int | None]]]:
+    """Per bound SKU: its name, whether adopted, and what each account showed at the
+    takeover's read (listings off sale included: their quantity is the seller's)."""
+    out: dict[int, tuple[str, bool, dict[str, int | None]]] = {}
+    rows = s.execute(select(m.Sku.id, m.Sku.sku, m.Sku.adopted_at, m.Binding.account,
+                            m.Binding.observed_qty)
+                     .join(m.Binding, m.Binding.sku_id == m.Sku.id))
+    for sku_id, sku, adopted_at, account, qty in rows:
+        entry = out.setdefault(sku_id, (sku, adopted_at is not None, {}))
+        previous = entry[2].get(account)
+        entry[2][account] = qty if previous is None else min(previous, qty or 0)
+    return out
+
+
+def _moves(s: Session, application: app_mod.App) -> dict[str, dict[str, tuple[int | None, int]]]:
+    """What the next sync will change: per SKU, per account, (shows now, will show)."""
+    out: dict[str, dict[str, tuple[int | None, int]]] = {}
+    for name in application.accounts.connectors:
+        rules = application.accounts.rules[name]
+        for t in catalog.targets(s, name, reserve=rules.reserve, cap=rules.cap):
+            out.setdefault(t.sku, {})[name] = (t.observed, t.published)
+    return out
+
+
+# -- the dry run ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Planned:
+    """One SKU as the channels show it now, and what each way of adopting would count."""
+
+    sku: str
+    shows: Mapping[str, int | None]
+    ledger: int | None  # on_hand when adopted already
+    wants: Mapping[str, int]  # what the next sync would publish (adopted SKUs)
+    options: Mapping[str, int]  # "from ACCOUNT" / "min" -> the count adoption would take
+
+    @property
+    def disagree(self) -> bool:
+        return len({q for q in self.shows.values() if q is not None}) > 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sku": self.sku, "shows": dict(self.shows), "ledger": self.ledger,
+                "wants": dict(self.wants), "adopt": dict(self.options),
+                "disagree": self.disagree}
+
+
+@dataclass(slots=True, kw_only=True)
+class Plan:
+    skus: list[Planned]
+    unlinked: dict[str, int]  # account -> listings with no SKU to bind by
+    adopted: list[str]  # accounts taken over already
+
+
+def plan(cfg: Config) -> Plan:
+    """Read every channel and the ledger, write nothing: what adoption and the next sync
+    would do. (The one exception is a refreshed Etsy token pair: its old refresh token
+    is dead once used, so the new pair must be kept.)"""
+    application = app_mod.build(cfg, read_only=True)
+    try:
+        listed = {name: [li for page in conn.fetch_listings() for li in page.listings]
+                  for name, conn in application.accounts.connectors.items()}
+        with application.sessions() as s:
+            return _plan(s, application, listed)
+    finally:
+        application.close()
+
+
+def _plan(s: Session, application: app_mod.App,
+          listed: Mapping[str, Sequence[Any]]) -> Plan:
+    bound = {(b.account, b.external_id): b.sku_id for b in s.scalars(select(m.Binding))}
+    skus = {row.id: row for row in s.scalars(select(m.Sku))}
+    names = {row.sku: row for row in skus.values()}
+    shows: dict[str, dict[str, int | None]] = {}
+    unlinked: dict[str, int] = {}
+    for account, listings in listed.items():
+        for li in listings:
+            sku_id = bound.get((account, li.external_id))
+            sku = skus[sku_id].sku if sku_id in skus else li.sku
+            if not sku:
+                unlinked[account] = unlinked.get(account, 0) + 1
+                continue
+            shows.setdefault(sku, {})[account] = li.quantity
+    out = []
+    for sku, by_account in sorted(shows.items()):
+        row = names.get(sku)
+        adopted = row is not None and row.adopted_at is not None
+        values = [q for q in by_account.values() if q is not None]
+        options = {f"from {a}": q for a, q in by_account.items() if q is not None}
+        if values:
+            options["min"] = min(values)
+        wants = {a: _published(row.on_hand, row, application.accounts.rules[a])
+                 for a in by_account} if adopted and row is not None else {}
+        out.append(Planned(sku=sku, shows=by_account, ledger=row.on_hand if adopted and row
+                           else None, wants=wants, options=options))
+    return Plan(skus=out, unlinked=unlinked, adopted=takeover.taken_over(s))
+
+
+def _published(on_hand: int, sku: m.Sku, rules: Any) -> int:
+    reserve = sku.reserve if sku.reserve is not None else rules.reserve
+    cap = sku.cap if sku.cap is not None else rules.cap
+    value = max(0, on_hand - reserve)
+    return value if cap is None else min(value, cap)

@@ -93,14 +93,17 @@ class App:
 
 def build(config: Config, *, clock: Clock = utcnow, sleep: Sleep = time.sleep,
           transports: Mapping[str, httpx.BaseTransport] | None = None,
-          dry_run: bool = False, check_schema: bool = True,
+          read_only: bool = False, check_schema: bool = True,
           on_push: Callable[[str, int], None] | None = None) -> App:
-    """Open the ledger, build every enabled account's connector, wire the engine."""
+    """Open the ledger, build every enabled account's connector, wire the engine.
+
+    read_only: write nothing to the ledger here (the dry run)."""
     db = make_engine(config.database_url)
     if check_schema:
         require_current(db)
     sessions: sessionmaker[Session] = sessionmaker(db, expire_on_commit=False)
-    apply_sku_overrides(sessions, config)
+    if not read_only:
+        apply_sku_overrides(sessions, config)
     connectors: dict[str, Connector] = {}
     rules: dict[str, AccountRules] = {}
     for name, account in config.accounts.items():
@@ -115,13 +118,18 @@ def build(config: Config, *, clock: Clock = utcnow, sleep: Sleep = time.sleep,
         rules[name] = AccountRules(reserve=account.config.reserve, cap=account.config.cap,
                                    hand_edit_policy=account.config.hand_edit_policy)
     accounts = Accounts(db, connectors, rules)
-    engine = SyncEngine(db, accounts, clock=clock, dry_run=dry_run, on_push=on_push)
+    service = config.file.service
+    engine = SyncEngine(db, accounts, clock=clock, adopt_new=service.adopt_new == "first_seen",
+                        bulk_guard_share=service.bulk_guard_share, on_push=on_push)
     return App(config=config, db=db, sessions=sessions, accounts=accounts, engine=engine,
                clock=clock)
 
 
 def apply_sku_overrides(sessions: sessionmaker[Session], config: Config) -> None:
-    """Per-SKU reserve/cap from the config file, kept in the ledger for the SQL planner."""
+    """Per-SKU reserve/cap from the config file, kept in the ledger for the SQL planner.
+
+    A SKU named here but not known yet is created unknown (not adopted): an override sets
+    reserve and cap, never stock, and an unknown SKU is never published."""
     overrides = config.file.skus
     with transaction(sessions) as s:
         ids = ensure_skus(s, dict.fromkeys(overrides, "")) if overrides else {}

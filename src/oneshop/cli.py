@@ -93,10 +93,11 @@ def db_upgrade(ctx: click.Context) -> None:
 def run(ctx: click.Context) -> None:
     """Run the service (SIGTERM stops, SIGHUP reloads the config)."""
     from oneshop import app as app_mod
+    from oneshop.cli_shop import require_taken_over
     from oneshop.service import serve
 
     path = ctx.obj["path"]
-    _config(ctx)
+    require_taken_over(_config(ctx))
 
     def factory() -> app_mod.App:
         cfg = load(path)
@@ -104,60 +105,6 @@ def run(ctx: click.Context) -> None:
         return app_mod.build(cfg)
 
     raise SystemExit(serve(factory))
-
-
-@cli.command("sync")
-@click.option("--once", is_flag=True, required=True, help="one pass over every account")
-@click.option("--dry-run", is_flag=True, help="show what would be pushed, push nothing")
-@click.pass_context
-def sync(ctx: click.Context, once: bool, dry_run: bool) -> None:
-    """Pull, reconcile and push every account once."""
-    from oneshop import app as app_mod
-    from oneshop.service import Runner
-
-    cfg = _config(ctx)
-    application = app_mod.build(cfg, dry_run=dry_run)
-    runner = Runner(application)
-    try:
-        if sys.stderr.isatty():
-            from rich.progress import Progress
-
-            with Progress(transient=True) as progress:
-                task = progress.add_task("syncing", total=len(application.accounts.connectors))
-                ok = runner.sync_once(lambda name: progress.update(
-                    task, advance=1, description=f"syncing {name}"))
-        else:
-            ok = runner.sync_once()
-    finally:
-        application.close()
-    if dry_run:
-        rows = [{"account": a, "sku": s, "listing": e, "now": o, "would_push": p}
-                for a, s, e, o, p in application.engine.planned]
-        _emit(rows, False, lambda: _table("would push", rows))
-    if not ok:
-        raise click.ClickException("some accounts failed; see the log lines above")
-
-
-@cli.command("status")
-@click.option("--json", "as_json", is_flag=True)
-@click.pass_context
-def status(ctx: click.Context, as_json: bool) -> None:
-    """Channels (last poll, lag, failures, budget) and SKUs (on_hand vs each channel)."""
-    from oneshop import reports
-
-    cfg = _config(ctx)
-    with _sessions(cfg)() as s:
-        from oneshop.app import utcnow
-
-        data = {"channels": reports.channels(s, cfg, utcnow()), "skus": reports.skus(s)}
-
-    def render() -> None:
-        _table("channels", data["channels"])
-        _table("skus", [{"sku": r["sku"], "on_hand": r["on_hand"], **{
-            a: f"{c['quantity']}{' (drift)' if c['drift'] else ''}"
-            for a, c in r["channels"].items()}} for r in data["skus"]])
-
-    _emit(data, as_json, render)
 
 
 @cli.command("history")
@@ -202,54 +149,6 @@ def adjust(ctx: click.Context, sku: str, delta: str, reason: str) -> None:
                               reason=reason)
         now_on_hand = store.on_hand(s, ids[sku])
     click.echo(f"{sku}: {change:+d} ({reason}); on hand now {now_on_hand}")
-
-
-@cli.command("adopt")
-@click.option("--from", "source", help="take initial counts from this account")
-@click.option("--min", "use_min", is_flag=True, help="take the lowest quantity any channel shows")
-@click.option("--force", is_flag=True, help="adopt again although counts were set before")
-@click.pass_context
-def adopt(ctx: click.Context, source: str | None, use_min: bool, force: bool) -> None:
-    """Set initial counts when taking over a catalog."""
-    from oneshop.adopt import adopt_counts
-
-    if bool(source) == use_min:
-        raise click.UsageError("give exactly one of --from ACCOUNT or --min")
-    counts = adopt_counts(_config(ctx), source=source, force=force)
-    click.echo(f"adopted {len(counts)} SKU count(s) "
-               f"{'from ' + source if source else 'as the minimum across channels'}")
-
-
-@cli.command("link")
-@click.argument("account")
-@click.argument("listing")
-@click.argument("sku")
-@click.pass_context
-def link_cmd(ctx: click.Context, account: str, listing: str, sku: str) -> None:
-    """Bind a channel listing to a SKU by hand."""
-    from oneshop.ledger import catalog
-    from oneshop.ledger.db import transaction
-
-    with transaction(_sessions(_config(ctx))) as s:
-        if not catalog.link(s, account, listing, sku):
-            raise click.ClickException(f"no listing {listing!r} known on {account!r} "
-                                       "(run `oneshop sync --once` to discover listings)")
-    click.echo(f"{account} {listing} -> {sku}")
-
-
-@cli.command("unlink")
-@click.argument("account")
-@click.argument("listing")
-@click.pass_context
-def unlink_cmd(ctx: click.Context, account: str, listing: str) -> None:
-    """Unbind a channel listing (its stock is no longer synced)."""
-    from oneshop.ledger import catalog
-    from oneshop.ledger.db import transaction
-
-    with transaction(_sessions(_config(ctx))) as s:
-        if not catalog.unlink(s, account, listing):
-            raise click.ClickException(f"no listing {listing!r} known on {account!r}")
-    click.echo(f"{account} {listing} unbound")
 
 
 @cli.command("auth")
@@ -395,6 +294,10 @@ def main() -> None:
                    "(run with -v for details)", err=True)
         raise SystemExit(1) from None
 
+
+from oneshop import cli_shop  # noqa: E402  (its commands join the group above)
+
+cli_shop.register(cli)
 
 if __name__ == "__main__":
     main()

@@ -49,6 +49,12 @@ class ServiceConfig(Strict):
         None, description="SQLAlchemy URL; default: SQLite file in the state directory")
     state_dir: Path | None = Field(
         None, description="default: $STATE_DIRECTORY, else the per-user data directory")
+    adopt_new: Literal["first_seen", "manual"] = Field("first_seen", description=(
+        "a SKU that first appears after the takeover: adopted from the channel it appears "
+        "on (first_seen), or left unknown until `oneshop adopt` (manual)"))
+    bulk_guard_share: float = Field(0.25, ge=0, le=1, description=(
+        "hold a push that would take more than this share of an account's listings to 0 "
+        "for reasons other than sales, until `oneshop release ACCOUNT`"))
 
 
 class LoggingConfig(Strict):

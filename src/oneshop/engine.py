@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from oneshop.accounts import Accounts
 from oneshop.drift import unconfirmed_push
 from oneshop.errors import AuthError, RetryableError
-from oneshop.ledger import catalog, store
+from oneshop.guard import BulkGuard
+from oneshop.ledger import catalog, store, takeover
 from oneshop.ledger import models as m
 from oneshop.ledger.db import transaction
 from oneshop.logs import alert
@@ -32,6 +33,7 @@ log = structlog.get_logger("oneshop.engine")
 ORDERS = "orders"
 PUSH_LOCK_WAIT_S = 2.0
 PUSH_EVERY_S = 5.0  # within one pull, booked decreases wait at most this long to go out
+SETTLE_ROUNDS = 4  # listing reads a takeover makes while sales keep landing between them
 
 
 @dataclass(slots=True, kw_only=True)
@@ -46,13 +48,14 @@ class PullSummary:
 
 class SyncEngine:
     def __init__(self, db: Engine, accounts: Accounts, *, clock: Clock,
-                 dry_run: bool = False, on_push: Callable[[str, int], None] | None = None):
+                 adopt_new: bool = True, bulk_guard_share: float = 0.25,
+                 on_push: Callable[[str, int], None] | None = None):
         self.db = db
         self.sessions: sessionmaker[Session] = sessionmaker(db, expire_on_commit=False)
         self.accounts = accounts
         self.clock = clock
-        self.dry_run = dry_run
-        self.planned: list[tuple[str, str, str, int | None, int]] = []  # dry-run output
+        self.adopt_new = adopt_new  # `adopt_new = "first_seen"`
+        self.guard = BulkGuard(self.sessions, share=bulk_guard_share)
         self.on_push = on_push
         self.stopping = threading.Event()
         self._recovering = _Recovering()
@@ -170,9 +173,8 @@ class SyncEngine:
         if not todo:
             return 0
         todo += self._taken_off_sale(account, todo)
-        if self.dry_run:
-            self.planned += [(account, t.sku, t.external_id, t.observed, t.published)
-                             for t in todo]
+        todo = self.guard.screen(account, todo, self.clock())
+        if not todo:
             return 0
         push_ids = self._log_pushes(account, todo)
         levels = [StockLevel(listing=t.listing, quantity=t.published, observed=t.observed,
@@ -206,6 +208,10 @@ class SyncEngine:
             # Still moving after a fresh pull: a hand edit; the reconcile folds it in.
             log.warning("push.stale", account=account, sku=t.sku, listing=t.external_id)
         return len(todo)
+
+    def taken_over(self, account: str) -> bool:
+        with self.sessions() as s:
+            return account in takeover.taken_over(s)
 
     def _taken_off_sale(self, account: str, todo: Sequence[catalog.Target]
                         ) -> list[catalog.Target]:
@@ -241,6 +247,63 @@ class SyncEngine:
         else:
             alert("push_failed", "error", "stock could not be pushed after retries",
                   account=account, skus=[t.sku for t in todo][:20], error=str(exc))
+
+    def pull_booked(self, account: str) -> PullSummary:
+        """Ingest orders without pushing (a takeover's reads): what was booked."""
+        summary = PullSummary()
+        for page in self._order_pages(account):
+            self._record_page(account, page, summary)
+        return summary
+
+    def read_listings(self, account: str) -> int:
+        """Read every listing fresh, link by SKU, and believe what each shows: no drift
+        folding, no push (a takeover's reads)."""
+        count = 0
+        for page in self.accounts.connectors[account].fetch_listings():
+            now = self.clock()
+            with transaction(self.sessions) as s:
+                seen = catalog.upsert_listings(s, account, page.listings, now)
+                store.add_rejected(s, account, "listings", page.rejected)
+                catalog.believe_reads(s, seen, now)
+            count += len(seen)
+        with transaction(self.sessions) as s:
+            _report_links(s, account, catalog.auto_link(s, account, self.clock()),
+                          self.clock())
+        return count
+
+    def read_settled(self, accounts: Sequence[str], counted: Sequence[str]) -> bool:
+        """Orders, listings, orders again, until no order moved in between on an account
+        whose counts are used: then each listing read reflects exactly the orders booked.
+
+        A sale or a cancellation landing between the two order reads may or may not be in
+        the listing read, so those listings are read again. False: still moving after
+        SETTLE_ROUNDS reads (a very busy shop); the last reads are used.
+        """
+        for name in accounts:
+            self.pull_booked(name)
+        todo = list(counted)
+        for _ in range(SETTLE_ROUNDS):
+            for name in todo:
+                self.read_listings(name)
+            moved = {name for name in accounts if self.pull_booked(name).movements}
+            todo = [name for name in counted if name in moved]
+            if not todo:
+                return True
+        log.warning("takeover.unsettled", accounts=todo, rounds=SETTLE_ROUNDS)
+        return False
+
+    def join(self, account: str) -> int:
+        """Take over an account added after the shop was taken over: its orders so far
+        are history, SKUs nobody adopted yet are adopted from it, the rest are pushed."""
+        self.read_settled([account], [account])
+        now = self.clock()
+        with transaction(self.sessions) as s:
+            adopted = takeover.adopt_unknown(s, account, now)
+            takeover.mark_taken_over(s, account, takeover.channel_time(s, account) or now, now)
+        if adopted:
+            log.info("skus.adopted", account=account, count=len(adopted),
+                     skus=sorted(adopted)[:20], why="first seen on this channel")
+        return self.push_account(account)
 
     def pull_orders_quiet(self, account: str) -> dict[int, int]:
         """Ingest orders without pushing (inside a push that found the channel moved);
@@ -334,6 +397,8 @@ class SyncEngine:
         then optionally auto-link by exact SKU."""
         from oneshop.drift import fold_drift
 
+        if link and not self.taken_over(account):
+            return self.join(account)
         count = 0
         edits: dict[int, int] = {}
         rules = self.accounts.rules[account]
@@ -352,14 +417,24 @@ class SyncEngine:
             count += len(seen)
         if link:
             with transaction(self.sessions) as s:
-                _report_links(s, account, catalog.auto_link(s, account, self.clock()),
-                              self.clock())
+                linked = catalog.auto_link(s, account, self.clock(), adopt_new=self.adopt_new)
+                _report_links(s, account, linked, self.clock())
+            if linked.adopted:
+                # A SKU listed after the takeover: its count is what this channel shows.
+                log.info("skus.adopted", account=account, skus=sorted(linked.adopted)[:20],
+                         count=len(linked.adopted), why="first seen on this channel")
+                edits.update(dict.fromkeys(sku_ids_of(self.sessions, linked.adopted), 0))
         if edits:
             self.push_skus(edits)
         # Only decreases here: raising this channel waits for its next orders pull.
         self._push(account, sku_ids=None, decreases_only=True)
         log.info("catalog.scanned", account=account, listings=count, edits=len(edits))
         return count
+
+
+def sku_ids_of(sessions: sessionmaker[Session], skus: Mapping[str, int]) -> list[int]:
+    with sessions() as s:
+        return list(store.sku_ids(s, skus).values())
 
 
 def _add_into(total: dict[int, int], more: Mapping[int, int]) -> None:

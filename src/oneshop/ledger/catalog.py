@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from oneshop.ledger import models as m
-from oneshop.ledger.store import _insert, _table, ensure_skus, record_movement
+from oneshop.ledger import takeover
+from oneshop.ledger.store import _insert, _table, ensure_skus
 from oneshop.values import Listing
 
 UNLINKED = "unlinked"  # bound_by of a listing unlinked by hand
@@ -75,7 +76,7 @@ def upsert_listings(session: Session, account: str, listings: Sequence[Listing],
                 "account": account, "external_id": li.external_id, "channel_sku": li.sku,
                 "title": li.title[:500], "state": li.state, "extra": dict(li.extra),
                 "observed_qty": li.quantity, "observed_at": now, "seen_at": now,
-                "deactivated_by_us": False,
+                "deactivated_by_us": False, "read_qty": li.quantity, "read_at": now,
             } for li in new])
         for chunk in _chunks([li.external_id for li in new]):
             for b in session.scalars(select(m.Binding).where(
@@ -89,6 +90,8 @@ def upsert_listings(session: Session, account: str, listings: Sequence[Listing],
         if li.external_id not in new_ids and (b.channel_sku, b.title, b.state, b.extra) != fresh:
             b.channel_sku, b.title, b.state, b.extra = (li.sku, li.title[:500], li.state,
                                                             dict(li.extra))
+        if li.external_id not in new_ids:
+            b.read_qty, b.read_at = li.quantity, now
         seen.append(Seen(binding_id=b.id, sku_id=b.sku_id, external_id=b.external_id,
                          observed_before=before, actual=li.quantity, state=li.state,
                          held_qty=b.held_qty, deactivated_by_us=b.deactivated_by_us,
@@ -103,6 +106,17 @@ def raced_explains(believed: int | None, raced: int, actual: int | None) -> bool
             and believed - raced <= actual < believed)
 
 
+def believe_reads(session: Session, seen: Sequence[Seen], now: datetime) -> None:
+    """Take what the channel shows as what it shows: a takeover's fresh read, before
+    anything was pushed (no hand edit to detect, no push or race to settle)."""
+    b = _table(m.Binding)
+    rows = [{"bid": item.binding_id, "qty": item.actual} for item in seen]
+    if rows:
+        session.execute(update(b).where(b.c.id == bindparam("bid")).values(
+            observed_qty=bindparam("qty"), observed_at=now, drift_seen=None, raced_qty=0,
+            held_qty=None), rows)
+
+
 def set_observed(session: Session, binding_id: int, quantity: int | None,
                  now: datetime, **extra: Any) -> None:
     session.execute(update(m.Binding).where(m.Binding.id == binding_id)
@@ -115,13 +129,17 @@ class Linked:
     no_sku: list[str]
     duplicates: dict[str, list[str]]
     created: list[str]
+    adopted: dict[str, int] = field(default_factory=dict)  # sku -> count, first seen here
 
 
-def auto_link(session: Session, account: str, now: datetime) -> Linked:
+def auto_link(session: Session, account: str, now: datetime, *,
+              adopt_new: bool = False) -> Linked:
     """Bind unbound listings whose channel SKU is unique in the account (exact match).
 
-    A SKU seen for the first time starts from the quantity its first channel shows
-    (a `count` movement), so discovering a catalog never pushes zeros over it.
+    Binding is not stock: a SKU created here starts unknown and is never published until
+    it is adopted. With `adopt_new` (the account was taken over, `adopt_new =
+    "first_seen"`), a SKU not adopted yet is adopted from the quantity this channel shows
+    now, and the listing's sales up to the channel's current order time are history.
     """
     rows = session.execute(select(m.Binding.id, m.Binding.external_id, m.Binding.channel_sku,
                                   m.Binding.sku_id, m.Binding.observed_qty, m.Binding.title,
@@ -138,24 +156,27 @@ def auto_link(session: Session, account: str, now: datetime) -> Linked:
     result.no_sku = [r.external_id for r in rows if not r.channel_sku]
     if not todo:
         return result
-    existing = set(session.scalars(select(m.Sku.sku).where(
-        m.Sku.sku.in_([r.channel_sku for r in todo]))))
+    known = dict(session.execute(select(m.Sku.sku, m.Sku.adopted_at).where(
+        m.Sku.sku.in_([r.channel_sku for r in todo]))).all())
     ids = ensure_skus(session, {r.channel_sku: r.title for r in todo})
-    for r in todo:
-        sku_id = ids[r.channel_sku]
-        if r.channel_sku not in existing:
-            result.created.append(r.channel_sku)
-            if r.observed_qty:
-                record_movement(session, sku_id=sku_id, kind="count", delta=r.observed_qty,
-                                source_key=f"count:init:{r.channel_sku}", account=account,
-                                reason=f"first seen on {account}")
-        result.linked.append((r.external_id, r.channel_sku))
     b = _table(m.Binding)
-    from sqlalchemy import bindparam
-
     session.execute(update(b).where(b.c.id == bindparam("bid"))
                     .values(sku_id=bindparam("sid"), bound_by="auto"),
                     [{"bid": r.id, "sid": ids[r.channel_sku]} for r in todo])
+    cutoff = takeover.channel_time(session, account) if adopt_new else None
+    for r in todo:
+        sku_id = ids[r.channel_sku]
+        if r.channel_sku not in known:
+            result.created.append(r.channel_sku)
+        if adopt_new and known.get(r.channel_sku) is None and r.observed_qty is not None:
+            # Its sales so far are in the count: they are history, on this listing only.
+            session.execute(update(b).where(b.c.id == r.id).values(history_until=cutoff))
+            result.adopted[r.channel_sku] = r.observed_qty
+            takeover.adopt_count(session, sku_id=sku_id, quantity=r.observed_qty,
+                                 key=f"count:first-seen:{account}:{r.external_id}",
+                                 reason=f"first seen on {account}", now=now, account=account)
+        takeover.book_pending(session, account, r.external_id, sku_id)
+        result.linked.append((r.external_id, r.channel_sku))
     return result
 
 
@@ -173,7 +194,8 @@ def targets(session: Session, account: str, *, reserve: int, cap: int | None,
     pub = published_expr(reserve, cap).label("published")
     q = (select(m.Binding, m.Sku.sku, m.Sku.on_hand, pub)
          .join(m.Sku, m.Sku.id == m.Binding.sku_id)
-         .where(m.Binding.account == account))
+         # An unknown (not adopted) SKU is never published, not even as 0.
+         .where(m.Binding.account == account, m.Sku.adopted_at.is_not(None)))
     if sku_ids is not None:
         q = q.where(m.Binding.sku_id.in_(list(sku_ids)))
     if deactivated_only:
@@ -196,8 +218,9 @@ def targets(session: Session, account: str, *, reserve: int, cap: int | None,
 def link(session: Session, account: str, external_id: str, sku: str) -> bool:
     """Bind by hand; False when the listing is unknown.
 
-    Sales already recorded for the listing while it was unbound are booked now, under
-    the same source keys a poll would have used, so nothing is ever booked twice.
+    Sales already recorded for the listing while it was unbound are booked now (by the
+    takeover's history rules), under the same source keys a poll would have used, so
+    nothing is ever booked twice.
     """
     sku_id = ensure_skus(session, {sku: ""})[sku]
     res = session.execute(update(m.Binding).where(
@@ -205,18 +228,7 @@ def link(session: Session, account: str, external_id: str, sku: str) -> bool:
         .values(sku_id=sku_id, bound_by="manual"))
     if not getattr(res, "rowcount", 0):
         return False
-    pending = session.execute(
-        select(m.OrderLine.id, m.OrderLine.external_id, m.OrderLine.quantity,
-               m.Order.external_id)
-        .join(m.Order, m.Order.id == m.OrderLine.order_id)
-        .where(m.Order.account == account, m.OrderLine.listing_external_id == external_id,
-               m.OrderLine.sku_id.is_(None))).all()
-    for line_id, line, quantity, order in pending:
-        session.execute(update(m.OrderLine).where(m.OrderLine.id == line_id)
-                        .values(sku_id=sku_id))
-        record_movement(session, sku_id=sku_id, kind="sale", delta=-quantity,
-                        source_key=f"sale:{account}:{order}:{line}", account=account,
-                        reason="booked when the listing was linked")
+    takeover.book_pending(session, account, external_id, sku_id)
     return True
 
 

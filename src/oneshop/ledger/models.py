@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -80,6 +81,9 @@ class Sku(Base):
     reserve: Mapped[int | None] = mapped_column(Integer)
     cap: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # When the SKU's count was adopted (`oneshop adopt`, or first seen after the
+    # takeover). Until then the SKU is unknown: its stock is never published, not even 0.
+    adopted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Binding(Base):
@@ -114,6 +118,13 @@ class Binding(Base):
     # them), and the channel may show up to this many fewer until a read settles it.
     raced_qty: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The channel's own order time up to which this listing's sales are already in the
+    # SKU's adopted count (NULL: the account's takeover watermark).
+    history_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # What the channel showed at our last read of it (a catalog scan or a push's answer),
+    # as opposed to observed_qty, what we believe it shows now (it follows sales).
+    read_qty: Mapped[int | None] = mapped_column(Integer)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Order(Base):
@@ -249,3 +260,10 @@ class AccountState(Base):
     budget_remaining: Mapped[int | None] = mapped_column(Integer)
     budget_limit: Mapped[int | None] = mapped_column(Integer)
     adopted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The takeover watermark: the channel's own order time up to which its orders were
+    # already reflected in the adopted counts. NULL: not taken over yet.
+    watermark_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Set while the bulk-zero guard holds pushes to this account (`oneshop release`).
+    hold_reason: Mapped[str | None] = mapped_column(Text)
+    release_once: Mapped[bool] = mapped_column(Boolean, default=False,
+                                               server_default=false())

@@ -302,6 +302,56 @@ MOVE_COLUMNS = ("sku_id", "kind", "delta", "source_key", "account", "order_exter
 Move = tuple[int, str, int, str, str | None, str | None, str]
 
 
+HISTORY = "history"  # movement kind of a sale or restock already in the adopted counts
+BEFORE_TAKEOVER = "before the takeover: already in the adopted count"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cutoffs:
+    """Which of an account's orders are history: already reflected in the counts that
+    were adopted at its takeover (DESIGN.md 2.8), so they move no stock.
+
+    Before the takeover every order is history. After it, a sale is history when its
+    order was created before the cut-off (the listing's own, for a listing adopted after
+    the takeover, else the account's watermark), and a restock when its order was last
+    updated at or before it. A history movement is stored with delta 0 under the same
+    source key a sale would use, so a later read of the same order never books it.
+    """
+
+    taken_over: bool
+    watermark: datetime | None
+    by_listing: Mapping[str, datetime]
+
+    def sale_is_history(self, listing: str | None, created_at: datetime) -> bool:
+        cutoff = self._cutoff(listing)
+        return not self.taken_over or (cutoff is not None and created_at < cutoff)
+
+    def restock_is_history(self, listing: str | None, updated_at: datetime) -> bool:
+        cutoff = self._cutoff(listing)
+        return not self.taken_over or (cutoff is not None and updated_at <= cutoff)
+
+    def _cutoff(self, listing: str | None) -> datetime | None:
+        return self.by_listing.get(listing or "", self.watermark)
+
+
+def load_cutoffs(session: Session, account: str, orders: Sequence[Order]) -> Cutoffs:
+    """The account's takeover state, with the listing cut-offs these orders may need."""
+    state = session.execute(select(m.AccountState.adopted_at, m.AccountState.watermark_at)
+                            .where(m.AccountState.account == account)).first()
+    if state is None or state.adopted_at is None:
+        return Cutoffs(taken_over=False, watermark=None, by_listing={})
+    oldest = min((o.created_at for o in orders), default=None)
+    by_listing: dict[str, datetime] = {}
+    if oldest is not None:
+        # Only listings adopted after the takeover have their own cut-off, and only one
+        # later than this page's oldest order can make any of its lines history.
+        rows: Any = session.execute(select(m.Binding.external_id, m.Binding.history_until)
+                                    .where(m.Binding.account == account,
+                                           m.Binding.history_until > oldest))
+        by_listing = {ext: at for ext, at in rows}
+    return Cutoffs(taken_over=True, watermark=state.watermark_at, by_listing=by_listing)
+
+
 def record_orders(session: Session, account: str, orders: Sequence[Order], *,
                   blind_writes: Callable[[str], str] | None = None) -> Booked:
     """Record a page of orders: order book rows, lines, and their stock movements.
@@ -319,6 +369,7 @@ def record_orders(session: Session, account: str, orders: Sequence[Order], *,
     # and never deadlock (PostgreSQL).
     orders = sorted(orders, key=attrgetter("external_id"))
     by_listing, by_sku = _line_targets(session, account, orders)
+    cutoffs = load_cutoffs(session, account, orders)
     with _pipelined(session):
         order_ids = _upsert_orders(session, account, orders)
         line_rows: list[list[Any]] = []  # order_id first: the order's external id until known
@@ -337,9 +388,13 @@ def record_orders(session: Session, account: str, orders: Sequence[Order], *,
                 line_rows.append([ext, line.external_id, line.sku, line.listing_external_id,
                                   sku_id, line.quantity, line.unit_price])
                 if sku_id is None:
-                    booked.unlinked.append((line.listing_external_id, line.sku))
+                    if cutoffs.taken_over:  # history needs no link to be right
+                        booked.unlinked.append((line.listing_external_id, line.sku))
                     continue
                 key = f"sale:{account}:{ext}:{line.external_id}"
+                if cutoffs.sale_is_history(line.listing_external_id, order.created_at):
+                    moves.append((sku_id, HISTORY, 0, key, account, ext, BEFORE_TAKEOVER))
+                    continue
                 moves.append((sku_id, "sale", -line.quantity, key, account, ext, ""))
                 if binding_id is not None and order.channel_decremented:
                     channel[key] = (binding_id, -line.quantity)
@@ -349,6 +404,11 @@ def record_orders(session: Session, account: str, orders: Sequence[Order], *,
                 if sku_id is None or restock.quantity <= 0:
                     continue
                 key = f"restock:{account}:{ext}:{restock.key}"
+                listing = next((ln.listing_external_id for ln in order.lines
+                                if ln.external_id == restock.line_external_id), None)
+                if cutoffs.restock_is_history(listing, order.updated_at):
+                    moves.append((sku_id, HISTORY, 0, key, account, ext, BEFORE_TAKEOVER))
+                    continue
                 moves.append((sku_id, "restock", restock.quantity, key, account, ext, ""))
                 if binding_id is not None and restock.channel_applied:
                     channel[key] = (binding_id, restock.quantity)
@@ -363,7 +423,8 @@ def record_orders(session: Session, account: str, orders: Sequence[Order], *,
         followed: list[str] = []
         for key, sku_id, delta in _fold_into_on_hand(session, new_moves()):
             booked.movements += 1
-            booked.sku_deltas[sku_id] = booked.sku_deltas.get(sku_id, 0) + delta
+            if delta:
+                booked.sku_deltas[sku_id] = booked.sku_deltas.get(sku_id, 0) + delta
             if key in channel:
                 followed.append(key)
         if blind_writes is None:
