@@ -34,7 +34,7 @@ def main() -> None:
                            settings_overrides={"gumroad": {"requests_per_second": 50.0}})
         for i in range(args.skus):
             shop.seed(f"F{i:04d}", 3)
-        shop.prepare_ledger()
+        shop.prepare_ledger(take_over=True)
         config = Path(tmp) / "oneshop.toml"
         env = {**os.environ, **shop.write_config(config, poll_seconds=2.0)}
         proc = subprocess.Popen([sys.executable, "-m", "oneshop.cli", "--config", str(config),

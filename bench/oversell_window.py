@@ -36,7 +36,7 @@ def measure(sales: int, poll_s: float, latency_s: float, webhooks: bool) -> list
         if webhooks:
             shop.enable_webhooks(f"127.0.0.1:{free_port()}")
         ids = {f"W{i}": shop.seed(f"W{i}", 50) for i in range(sales)}
-        shop.prepare_ledger()
+        shop.prepare_ledger(take_over=True)
         config = Path(tmp) / "oneshop.toml"
         env = {**os.environ, **shop.write_config(config, poll_seconds=poll_s)}
         proc = subprocess.Popen([sys.executable, "-m", "oneshop.cli", "--config", str(config),

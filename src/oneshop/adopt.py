@@ -63,20 +63,25 @@ def adopt_counts(cfg: Config, *, source: str | None, force: bool) -> Takeover:
         raise OneshopError(f"no account {source!r} in {cfg.path}")
     application = app_mod.build(cfg)
     try:
-        names = list(application.accounts.connectors)
-        if source is not None and source not in names:
-            raise OneshopError(f"account {source!r} is disabled in {cfg.path}")
-        with application.sessions() as s:
-            done = takeover.taken_over(s)
-            unknown = _unknown_skus(s)
-        if done and not force and not unknown:
-            raise OneshopError(f"counts were adopted before ({', '.join(done)}); "
-                               "run again with --force to count again (the order history "
-                               "is kept; only the difference is booked)")
-        settled = application.engine.read_settled(names, [source] if source else names)
-        return _record(application, source, force=force, settled=settled)
+        return adopt_with(application, source=source, force=force)
     finally:
         application.close()
+
+
+def adopt_with(application: app_mod.App, *, source: str | None, force: bool) -> Takeover:
+    """`adopt_counts` on an application already built (tests, the demo)."""
+    names = list(application.accounts.connectors)
+    if source is not None and source not in names:
+        raise OneshopError(f"account {source!r} is disabled in {application.config.path}")
+    with application.sessions() as s:
+        done = takeover.taken_over(s)
+        unknown = _unknown_skus(s)
+    if done and not force and not unknown:
+        raise OneshopError(f"counts were adopted before ({', '.join(done)}); "
+                           "run again with --force to count again (the order history "
+                           "is kept; only the difference is booked)")
+    settled = application.engine.read_settled(names, [source] if source else names)
+    return _record(application, source, force=force, settled=settled)
 
 
 def _unknown_skus(s: Session) -> list[str]:

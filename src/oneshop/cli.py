@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import uuid
 from collections.abc import Callable
@@ -13,25 +12,12 @@ import click
 import structlog
 
 from oneshop import logs
-from oneshop.config import Config, load
+from oneshop.cli_util import _config, _emit, _sessions, _table
+from oneshop.config import load
 from oneshop.errors import ConfigError, OneshopError
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = structlog.get_logger("oneshop.cli")
-
-
-def _config(ctx: click.Context) -> Config:
-    cfg: Config = ctx.obj["config"] if "config" in ctx.obj else load(ctx.obj["path"])
-    ctx.obj["config"] = cfg
-    logs.REDACTOR.add(cfg.secrets)
-    return cfg
-
-
-def _emit(rows: Any, as_json: bool, render: Callable[[], None]) -> None:
-    if as_json or not sys.stdout.isatty():
-        click.echo(json.dumps(rows, indent=None if not sys.stdout.isatty() else 2, default=str))
-    else:
-        render()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -244,30 +230,6 @@ def demo(show_logs: bool) -> None:
     from oneshop.demo import run_demo
 
     raise SystemExit(run_demo(verbose=show_logs))
-
-
-def _sessions(cfg: Config) -> Any:
-    from sqlalchemy.orm import sessionmaker
-
-    from oneshop.ledger.db import make_engine
-    from oneshop.ledger.schema import require_current
-
-    engine = make_engine(cfg.database_url)
-    require_current(engine)
-    return sessionmaker(engine, expire_on_commit=False)
-
-
-def _table(title: str, rows: list[dict[str, Any]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title)
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    for col in columns:
-        table.add_column(col)
-    for row in rows:
-        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
-    Console().print(table)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from oneshop.cli import _config, _emit, _sessions, _table
+from oneshop.cli_util import _config, _emit, _sessions, _table
 from oneshop.config import Config
 from oneshop.errors import OneshopError
 

@@ -25,10 +25,12 @@ from oneshop.ledger.db import make_engine
 from oneshop.sandboxshop import KINDS, SandboxShop
 
 NAMES = {"etsy": "Etsy", "shopify": "Shopify", "gumroad": "Gumroad"}
-CATALOG = {"MUG-BLUE": ("Blue stoneware mug", 3), "PRINT-A3": ("Risograph print A3", 5),
+CATALOG = {"MUG-BLUE": ("Blue stoneware mug", 4), "PRINT-A3": ("Risograph print A3", 7),
            "RING-OPAL": ("Opal ring", 1), "CARD-SET": ("Letterpress card set", 2)}
 POLL_S = 2.0
 FAST_PACING = {"gumroad": {"requests_per_second": 20.0}}
+# What the shop sold before oneshop took it over: each channel lowered only its own count.
+HISTORY = (("shopify", "MUG-BLUE", 1), ("etsy", "PRINT-A3", 2), ("gumroad", "PRINT-A3", 1))
 
 
 class ServiceLog:
@@ -78,7 +80,7 @@ def run_demo(*, verbose: bool = False, console: Console | None = None) -> int:
             ids = {sku: shop.seed(sku, qty, title=title) for sku, (title, qty) in CATALOG.items()}
             say(f"\nListed {len(CATALOG)} products on all three: "
                 + ", ".join(f"{sku} x{qty}" for sku, (_, qty) in CATALOG.items()))
-            shop.prepare_ledger()
+            _take_over(shop, ids, say)
             config = Path(tmp) / "oneshop.toml"
             env = {**os.environ, **shop.write_config(config, poll_seconds=POLL_S)}
             proc = subprocess.Popen(
@@ -90,7 +92,10 @@ def run_demo(*, verbose: bool = False, console: Console | None = None) -> int:
             if not wait_for(lambda: _bound(db) >= len(CATALOG) * len(KINDS), 30):
                 say("[red]the service did not link the catalog in time[/]")
                 return 1
-            say("It found every listing and bound them by SKU.\n")
+            if not wait_for(lambda: _in_step(shop, ids), 30):
+                say("[red]the channels did not come in step in time[/]")
+                return 1
+            say("Its first cycle brought every channel to the adopted counts.\n")
             _sale(shop, ids, say)
             _oversell(shop, ids, log, say)
             return 0
@@ -99,6 +104,46 @@ def run_demo(*, verbose: bool = False, console: Console | None = None) -> int:
                 code = _stop(proc)
                 say(f"\nStopped the service (exit {code}). Sandboxes closed. Bye.")
             shop.close()
+
+
+def _take_over(shop: SandboxShop, ids: dict[str, dict[str, str]],
+               say: Callable[..., None]) -> None:
+    """The README's setup on a shop that already sold: dry run, then `adopt --min`."""
+    from oneshop.adopt import adopt_with, plan
+
+    for kind, sku, qty in HISTORY:
+        for _ in range(qty):
+            shop.sandboxes[kind].sell(ids[sku][kind], 1)
+    say("Before oneshop, the shop already sold: " + ", ".join(
+        f"{qty} x {sku} on {NAMES[kind]}" for kind, sku, qty in HISTORY)
+        + "; each channel lowered only its own count.")
+    shop.prepare_ledger()
+    say("\n[bold]0.[/] `oneshop sync --once --dry-run` reads every channel and writes nothing:")
+    for p in plan(shop.config()).skus:
+        shows = ", ".join(f"{NAMES[a]} {q}" for a, q in p.shows.items())
+        say(f"   {p.sku:10} {shows}" + ("   [yellow]differ[/]" if p.disagree else ""))
+    application = shop.build_app()
+    try:
+        report = adopt_with(application, source=None, force=False)
+    finally:
+        application.close()
+    say("   `oneshop adopt --min` takes the lowest count; the past orders go into the order "
+        "book as history and are not subtracted again:")
+    for a in report.skus:
+        moves = ", ".join(f"{NAMES[acc]} {was}->{to}" for acc, (was, to) in a.moves.items())
+        say(f"   {a.sku:10} {a.count}" + (f"   (first sync: {moves})" if moves else ""))
+    say("   Nothing was written to any channel yet.\n")
+
+
+def _in_step(shop: SandboxShop, ids: dict[str, dict[str, str]]) -> bool:
+    db = make_engine(shop.database_url or "")
+    try:
+        with db.connect() as conn:
+            stock = {sku: qty for sku, qty in conn.execute(select(m.Sku.sku, m.Sku.on_hand))}
+    finally:
+        db.dispose()
+    return all(shop.sandboxes[kind].quantity(listing) == stock.get(sku)
+               for sku, listings in ids.items() for kind, listing in listings.items())
 
 
 def _bound(db: Any) -> int:

@@ -104,8 +104,11 @@ class SandboxShop:
                 hooks.deliver_webhooks_to(f"{base}/{kind}", secret)
                 self.webhook_secrets[kind] = secret
 
-    def prepare_ledger(self) -> None:
-        """Migrate the ledger and store OAuth tokens the sandboxes issued (Etsy)."""
+    def prepare_ledger(self, *, take_over: bool = False) -> None:
+        """Migrate the ledger and store OAuth tokens the sandboxes issued (Etsy).
+
+        take_over: then adopt the counts the sandboxes show now (`oneshop adopt --min`),
+        so `oneshop run` may start; listings seeded later are adopted where first seen."""
         assert self.database_url is not None
         engine = make_engine(self.database_url)
         upgrade(engine)
@@ -115,6 +118,14 @@ class SandboxShop:
             if tokens is not None:
                 app_mod.LedgerTokenStore(sessions, kind, self.state_dir).save(tokens)
         engine.dispose()
+        if take_over:
+            from oneshop.adopt import adopt_with
+
+            application = self.build_app()
+            try:
+                adopt_with(application, source=None, force=False)
+            finally:
+                application.close()
 
     def build_app(self, **kwargs: Any) -> app_mod.App:
         transports: dict[str, httpx.BaseTransport] = {

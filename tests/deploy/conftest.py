@@ -59,7 +59,7 @@ class Running:
 @pytest.fixture
 def shop(tmp_path: Path) -> Iterator[SandboxShop]:
     sandboxes = SandboxShop(state_dir=tmp_path / "state", serve_http=True)
-    sandboxes.prepare_ledger()
+    sandboxes.prepare_ledger(take_over=True)
     yield sandboxes
     sandboxes.close()
 

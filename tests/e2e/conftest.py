@@ -67,7 +67,7 @@ def make_service(tmp_path: Path, database_url: str | None = None,
     shop = SandboxShop(state_dir=tmp_path / "state", serve_http=True, settings_overrides=FAST,
                        database_url=database_url,
                        account_options={"reconcile_seconds": 3600, **account_options})
-    shop.prepare_ledger()
+    shop.prepare_ledger(take_over=True)
     config = tmp_path / "oneshop.toml"
     env = {**os.environ, **shop.write_config(config, poll_seconds=1.0)}
     return Service(shop=shop, config=config, env=env, logs=tmp_path / "service.log")

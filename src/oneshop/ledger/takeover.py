@@ -96,7 +96,7 @@ def adopt_unknown(session: Session, account: str, now: datetime) -> dict[str, in
         .order_by(m.Sku.sku)).all()
     adopted: dict[str, int] = {}
     for sku_id, sku, external_id, qty in rows:
-        if sku in adopted:
+        if sku in adopted or qty is None:
             continue
         adopt_count(session, sku_id=sku_id, quantity=qty, now=now, account=account,
                     key=f"count:first-seen:{account}:{external_id}",

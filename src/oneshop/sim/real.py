@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from oneshop.adopt import adopt_with
 from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
 from oneshop.sim.actions import Actions
@@ -70,7 +71,8 @@ class RealSim:
     def run(self) -> Result:
         self.act.seed_catalog()
         self.act.collect_secrets()
-        self.world.start()  # an App in this process, only to read the ledger
+        runner = self.world.start()  # an App in this process, to take over and read
+        adopt_with(runner.app, source=None, force=False)  # `oneshop adopt --min`
         self.spawn()
         self._wait_bound()
         for step in range(self.rng.randint(12, 20)):

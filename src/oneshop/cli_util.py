@@ -1,0 +1,51 @@
+"""What the CLI's commands share: the config, sessions, and table-or-JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from oneshop import logs
+from oneshop.config import Config, load
+
+
+def _config(ctx: click.Context) -> Config:
+    cfg: Config = ctx.obj["config"] if "config" in ctx.obj else load(ctx.obj["path"])
+    ctx.obj["config"] = cfg
+    logs.REDACTOR.add(cfg.secrets)
+    return cfg
+
+
+def _emit(rows: Any, as_json: bool, render: Callable[[], None]) -> None:
+    if as_json or not sys.stdout.isatty():
+        click.echo(json.dumps(rows, indent=None if not sys.stdout.isatty() else 2, default=str))
+    else:
+        render()
+
+
+def _sessions(cfg: Config) -> Any:
+    from sqlalchemy.orm import sessionmaker
+
+    from oneshop.ledger.db import make_engine
+    from oneshop.ledger.schema import require_current
+
+    engine = make_engine(cfg.database_url)
+    require_current(engine)
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _table(title: str, rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    Console().print(table)
