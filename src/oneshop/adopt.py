@@ -123,15 +123,22 @@ def _record(application: app_mod.App, source: str | None, *, force: bool,
     return report
 
 
+# A listing in these states cannot sell, so what it shows says nothing about stock (a
+# deactivated Etsy listing shows 0 with units on the shelf); a sold-out one does: 0.
+NO_COUNT_STATES = frozenset({"inactive", "draft", "expired", "untracked", "removed"})
+
+
 def _quantities(s: Session) -> dict[int, tuple[str, bool, dict[str, int | None]]]:
     """Per bound SKU: its name, whether adopted, and what each account showed at the
-    takeover's read (listings off sale included: their quantity is the seller's)."""
+    takeover's read (listings that cannot sell left out)."""
     out: dict[int, tuple[str, bool, dict[str, int | None]]] = {}
     rows = s.execute(select(m.Sku.id, m.Sku.sku, m.Sku.adopted_at, m.Binding.account,
-                            m.Binding.observed_qty)
+                            m.Binding.observed_qty, m.Binding.state)
                      .join(m.Binding, m.Binding.sku_id == m.Sku.id))
-    for sku_id, sku, adopted_at, account, qty in rows:
+    for sku_id, sku, adopted_at, account, qty, state in rows:
         entry = out.setdefault(sku_id, (sku, adopted_at is not None, {}))
+        if state in NO_COUNT_STATES:
+            continue
         previous = entry[2].get(account)
         entry[2][account] = qty if previous is None else min(previous, qty or 0)
     return out
@@ -197,6 +204,7 @@ def _plan(s: Session, application: app_mod.App,
     skus = {row.id: row for row in s.scalars(select(m.Sku))}
     names = {row.sku: row for row in skus.values()}
     shows: dict[str, dict[str, int | None]] = {}
+    off: set[tuple[str, str]] = set()  # (sku, account) off sale: no count to adopt
     unlinked: dict[str, int] = {}
     for account, listings in listed.items():
         for li in listings:
@@ -206,12 +214,15 @@ def _plan(s: Session, application: app_mod.App,
                 unlinked[account] = unlinked.get(account, 0) + 1
                 continue
             shows.setdefault(sku, {})[account] = li.quantity
+            if li.state in NO_COUNT_STATES:
+                off.add((sku, account))
     out = []
     for sku, by_account in sorted(shows.items()):
         row = names.get(sku)
         adopted = row is not None and row.adopted_at is not None
-        values = [q for q in by_account.values() if q is not None]
-        options = {f"from {a}": q for a, q in by_account.items() if q is not None}
+        counted = {a: q for a, q in by_account.items() if q is not None and (sku, a) not in off}
+        values = list(counted.values())
+        options = {f"from {a}": q for a, q in counted.items()}
         if values:
             options["min"] = min(values)
         wants = {a: _published(row.on_hand, row, application.accounts.rules[a])
