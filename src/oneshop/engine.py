@@ -170,12 +170,11 @@ class SyncEngine:
                                    sku_ids=sku_ids)
         if decreases_only:
             todo = [t for t in todo if t.observed is None or t.published < t.observed]
+        todo = self.guard.screen(account, todo, self.clock(),
+                                 full=sku_ids is None and not decreases_only)
         if not todo:
             return 0
         todo += self._taken_off_sale(account, todo)
-        todo = self.guard.screen(account, todo, self.clock())
-        if not todo:
-            return 0
         push_ids = self._log_pushes(account, todo)
         levels = [StockLevel(listing=t.listing, quantity=t.published, observed=t.observed,
                              push_id=str(pid), may_activate=t.deactivated_by_us)

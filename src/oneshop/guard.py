@@ -30,22 +30,25 @@ class BulkGuard:
         self.sessions = sessions
         self.share = share
 
-    def screen(self, account: str, todo: Sequence[catalog.Target],
-               now: datetime) -> list[catalog.Target]:
+    def screen(self, account: str, todo: Sequence[catalog.Target], now: datetime, *,
+               full: bool) -> list[catalog.Target]:
         """The targets that may go out now; the unexplained zeros are held when there
-        are too many of them (or the account is held already)."""
+        are too many of them (or the account is held already).
+
+        full: `todo` is everything out of step on the account, so a hold with nothing
+        unexplained left in it has ended (the change was undone)."""
         zeros = [t for t in todo if t.published == 0 and (t.observed is None or t.observed > 0)]
-        if not zeros:
+        if not zeros and not (full and self._held(account)):
             return list(todo)
         with transaction(self.sessions) as s:
             state = store.account_state(s, account)
-            if state.release_once:  # `oneshop release`: this batch goes out as planned
+            if state.release_once and zeros:  # `oneshop release`: this batch goes as planned
                 state.release_once, state.hold_reason = False, None
                 return list(todo)
-            unexplained = _not_from_sales(s, zeros)
+            unexplained = _not_from_sales(s, zeros) if zeros else []
             total = _bound_listings(s, account)
-            if state.hold_reason is not None and not unexplained:
-                state.hold_reason = None  # what was held is no longer asked for
+            if state.hold_reason is not None and not unexplained and full:
+                state.hold_reason = None
                 log.info("bulk_change.resolved", account=account)
                 return list(todo)
             if state.hold_reason is None and not (
@@ -67,6 +70,12 @@ class BulkGuard:
                   action=f"check the config, adjustments and links; if the change is right, "
                          f"run `oneshop release {account}`")
         return [t for t in todo if t.binding_id not in held_ids]
+
+
+    def _held(self, account: str) -> bool:
+        with self.sessions() as s:
+            return s.scalar(select(m.AccountState.hold_reason)
+                            .where(m.AccountState.account == account)) is not None
 
 
 def _not_from_sales(s: Session, zeros: Sequence[catalog.Target]) -> list[catalog.Target]:
