@@ -45,7 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from oneshop.ledger import catalog, store
+from oneshop.ledger import catalog, store, takeover
 from oneshop.ledger.db import make_engine, sessions, transaction
 from oneshop.ledger.schema import upgrade
 from oneshop.values import Listing, Order, OrderLine
@@ -101,6 +101,7 @@ def prepare(engine: Engine) -> None:
             for i in range(SKUS)], T0)
         linked = catalog.auto_link(s, ACCOUNT, T0)
         assert len(linked.linked) == SKUS
+        takeover.mark_taken_over(s, ACCOUNT, None, T0)  # every order booked is a sale
     if engine.dialect.name == "postgresql":
         # As autovacuum would soon after the catalog scan: planner statistics for the
         # freshly filled bindings/skus tables (without them it scans instead of probing).

@@ -21,7 +21,7 @@ def scan(factory: sessionmaker[Session], account: str,
          listings: list[Listing]) -> catalog.Linked:
     with transaction(factory) as s:
         catalog.upsert_listings(s, account, listings, T0)
-        return catalog.auto_link(s, account, T0)
+        return catalog.auto_link(s, account, T0, adopt_new=True)
 
 
 def bound(factory: sessionmaker[Session]) -> dict[tuple[str, str], str | None]:

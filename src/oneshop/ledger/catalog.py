@@ -173,7 +173,7 @@ def auto_link(session: Session, account: str, now: datetime, *,
             session.execute(update(b).where(b.c.id == r.id).values(history_until=cutoff))
             result.adopted[r.channel_sku] = r.observed_qty
             takeover.adopt_count(session, sku_id=sku_id, quantity=r.observed_qty,
-                                 key=f"count:first-seen:{account}:{r.external_id}",
+                                 key=f"count:init:{r.channel_sku}",
                                  reason=f"first seen on {account}", now=now, account=account)
         takeover.book_pending(session, account, r.external_id, sku_id)
         result.linked.append((r.external_id, r.channel_sku))

@@ -99,7 +99,7 @@ def adopt_unknown(session: Session, account: str, now: datetime) -> dict[str, in
         if sku in adopted or qty is None:
             continue
         adopt_count(session, sku_id=sku_id, quantity=qty, now=now, account=account,
-                    key=f"count:first-seen:{account}:{external_id}",
+                    key=f"count:init:{sku}",
                     reason=f"first seen on {account}")
         adopted[sku] = qty
     return adopted
