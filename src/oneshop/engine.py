@@ -208,6 +208,19 @@ class SyncEngine:
             log.warning("push.stale", account=account, sku=t.sku, listing=t.external_id)
         return len(todo)
 
+    def _report_unadopted(self, account: str, skus: Sequence[str]) -> None:
+        """`adopt_new = "manual"`: new SKUs wait for the seller; told once per SKU."""
+        now = self.clock()
+        with transaction(self.sessions) as s:
+            new = [sku for sku in skus if store.add_alert(
+                s, event="sku_unadopted", severity="warning", account=account, now=now,
+                dedupe_key=f"unadopted:{sku}", message=f"{sku} is new on {account} and not "
+                f"adopted: run `oneshop adopt --from {account}`", fields={"sku": sku})]
+        if new:
+            alert("sku_unadopted", "warning", "new SKUs are not published until adopted",
+                  account=account, skus=new[:20], count=len(new),
+                  action=f"check them, then run `oneshop adopt --from {account}`")
+
     def taken_over(self, account: str) -> bool:
         with self.sessions() as s:
             return account in takeover.taken_over(s)
@@ -423,6 +436,8 @@ class SyncEngine:
                 log.info("skus.adopted", account=account, skus=sorted(linked.adopted)[:20],
                          count=len(linked.adopted), why="first seen on this channel")
                 edits.update(dict.fromkeys(sku_ids_of(self.sessions, linked.adopted), 0))
+            elif linked.created and not self.adopt_new:
+                self._report_unadopted(account, linked.created)
         if edits:
             self.push_skus(edits)
         # Only decreases here: raising this channel waits for its next orders pull.

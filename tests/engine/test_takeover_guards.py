@@ -148,3 +148,37 @@ def test_link_refuses_a_typo_and_a_rebind_unless_asked(shop: SandboxShop) -> Non
         assert _count(application, m.Push, m.Push.quantity == 0) == 0
     finally:
         application.close()
+
+
+@pytest.mark.parametrize("adopt_new", ["first_seen", "manual"])
+def test_a_listing_created_after_the_takeover(shop: SandboxShop, adopt_new: str) -> None:
+    _taken_over(shop)
+    config = shop.config()
+    config.file.service.adopt_new = adopt_new  # type: ignore[assignment]
+    clock = CLOCKS[id(shop)]
+    application = app_mod.build(config, transports={
+        k: s.transport() for k, s in shop.sandboxes.items()}, clock=clock.now, sleep=clock.sleep)
+    try:
+        runner = Runner(application)
+        new = shop.sandboxes["etsy"].seed_listing("LATE", 7)
+        shop.sandboxes["etsy"].sell(new, 1)  # sold before oneshop saw it: in the 6 shown
+        for _ in range(3):
+            assert runner.poll("etsy")
+            assert runner.reconcile("etsy", link=True)
+        with application.sessions() as s:
+            row = s.scalar(select(m.Sku).where(m.Sku.sku == "LATE"))
+            assert row is not None
+            sales = s.scalar(select(func.count()).select_from(m.Movement).where(
+                m.Movement.sku_id == row.id, m.Movement.kind == "sale"))
+        alerts = _count(application, m.Alert, m.Alert.event == "sku_unadopted")
+        if adopt_new == "first_seen":
+            assert (row.adopted_at is not None, row.on_hand, sales, alerts) == (True, 6, 0, 0)
+            shop.sandboxes["etsy"].sell(new, 2)  # after discovery: a sale
+            assert runner.poll("etsy")
+            with application.sessions() as s:
+                assert s.scalar(select(m.Sku.on_hand).where(m.Sku.sku == "LATE")) == 4
+        else:
+            assert (row.adopted_at is None, alerts) == (True, 1)
+            assert _count(application, m.Push, m.Push.sku_id == row.id) == 0
+    finally:
+        application.close()

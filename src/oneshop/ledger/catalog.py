@@ -175,7 +175,8 @@ def auto_link(session: Session, account: str, now: datetime, *,
             takeover.adopt_count(session, sku_id=sku_id, quantity=r.observed_qty,
                                  key=f"count:init:{r.channel_sku}",
                                  reason=f"first seen on {account}", now=now, account=account)
-        takeover.book_pending(session, account, r.external_id, sku_id)
+        takeover.book_pending(session, account, r.external_id, sku_id,
+                              counted=r.channel_sku in result.adopted)
         result.linked.append((r.external_id, r.channel_sku))
     return result
 

@@ -54,10 +54,14 @@ def taken_over(session: Session) -> list[str]:
                                 .order_by(m.AccountState.account)))
 
 
-def book_pending(session: Session, account: str, external_id: str, sku_id: int) -> int:
+def book_pending(session: Session, account: str, external_id: str, sku_id: int, *,
+                 counted: bool = False) -> int:
     """Book the sales already recorded for a listing while it was bound to no SKU, under
     the source keys a poll would have used (so nothing is ever booked twice), by the
-    takeover's history rules; returns how many were booked as sales."""
+    takeover's history rules; returns how many were booked as sales.
+
+    counted: the SKU's count was just read from this listing, after these orders were
+    pulled, so they are all in it (history)."""
     pending = session.execute(
         select(m.OrderLine.id, m.OrderLine.external_id, m.OrderLine.quantity,
                m.Order.external_id, m.Order.created_at)
@@ -75,7 +79,7 @@ def book_pending(session: Session, account: str, external_id: str, sku_id: int) 
                         .values(sku_id=sku_id))
         key = f"sale:{account}:{order}:{line}"
         cutoff = own or cutoffs.watermark
-        if not cutoffs.taken_over or (cutoff is not None and created_at < cutoff):
+        if counted or not cutoffs.taken_over or (cutoff is not None and created_at < cutoff):
             store.record_movement(session, sku_id=sku_id, kind=store.HISTORY, delta=0,
                                   source_key=key, account=account,
                                   reason=store.BEFORE_TAKEOVER)
@@ -89,13 +93,13 @@ def book_pending(session: Session, account: str, external_id: str, sku_id: int) 
 def adopt_unknown(session: Session, account: str, now: datetime) -> dict[str, int]:
     """Adopt every unknown SKU bound on this account from what it shows; sku -> count."""
     rows = session.execute(
-        select(m.Sku.id, m.Sku.sku, m.Binding.external_id, m.Binding.observed_qty)
+        select(m.Sku.id, m.Sku.sku, m.Binding.observed_qty)
         .join(m.Binding, m.Binding.sku_id == m.Sku.id)
         .where(m.Binding.account == account, m.Sku.adopted_at.is_(None),
                m.Binding.observed_qty.is_not(None))
         .order_by(m.Sku.sku)).all()
     adopted: dict[str, int] = {}
-    for sku_id, sku, external_id, qty in rows:
+    for sku_id, sku, qty in rows:
         if sku in adopted or qty is None:
             continue
         adopt_count(session, sku_id=sku_id, quantity=qty, now=now, account=account,
