@@ -314,7 +314,8 @@ class Cutoffs:
     Before the takeover every order is history. After it, a sale is history when its
     order was created before the cut-off (the listing's own, for a listing adopted after
     the takeover, else the account's watermark), and a restock when its order was last
-    updated at or before it. A history movement is stored with delta 0 under the same
+    updated before it. (What the takeover itself read is history already, under its
+    source keys; an order at the very watermark that it did not read is new.) A history movement is stored with delta 0 under the same
     source key a sale would use, so a later read of the same order never books it.
     """
 
@@ -328,7 +329,7 @@ class Cutoffs:
 
     def restock_is_history(self, listing: str | None, updated_at: datetime) -> bool:
         cutoff = self._cutoff(listing)
-        return not self.taken_over or (cutoff is not None and updated_at <= cutoff)
+        return not self.taken_over or (cutoff is not None and updated_at < cutoff)
 
     def _cutoff(self, listing: str | None) -> datetime | None:
         return self.by_listing.get(listing or "", self.watermark)

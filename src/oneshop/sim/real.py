@@ -20,13 +20,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from oneshop.adopt import adopt_with
 from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
 from oneshop.sim.actions import Actions
 from oneshop.sim.check import check
 from oneshop.sim.model import Truth
-from oneshop.sim.scenario import START, Result
+from oneshop.sim.scenario import START, Result, take_over
 from oneshop.sim.world import World
 
 POLL_S = 1.0
@@ -71,8 +70,7 @@ class RealSim:
     def run(self) -> Result:
         self.act.seed_catalog()
         self.act.collect_secrets()
-        runner = self.world.start()  # an App in this process, to take over and read
-        adopt_with(runner.app, source=None, force=False)  # `oneshop adopt --min`
+        take_over(self.world.start())  # an App in this process, to take over and read
         self.spawn()
         self._wait_bound()
         for step in range(self.rng.randint(12, 20)):

@@ -113,7 +113,7 @@ class Sim:
         started = time.perf_counter()
         self.act.seed_catalog()
         self.act.collect_secrets()
-        self.world.start()
+        take_over(self.world.start())
         for kind in sorted(self.world.sandboxes):
             self.reconcile(kind, link=True)
         steps = self.rng.randint(15, 40)
@@ -239,3 +239,16 @@ def _config_secrets(world: World) -> list[str]:
     config = world.shop.config()
     return [v for account in config.accounts.values()
             for v in secret_values(account.settings).values()]
+
+
+def take_over(runner: Any) -> None:
+    """The seller's `oneshop adopt --min --yes`: the counts the channels show now, and a
+    first push that may zero what the reserve leaves at 0 (the seller chose it)."""
+    from oneshop.adopt import adopt_with
+    from oneshop.guard import release
+    from oneshop.ledger.db import transaction
+
+    adopt_with(runner.app, source=None, force=False)
+    with transaction(runner.app.sessions) as s:
+        for name in runner.app.accounts.connectors:
+            release(s, name)
