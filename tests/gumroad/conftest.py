@@ -23,6 +23,7 @@ class Rig:
     clock: VirtualClock
     connector: GumroadConnector
     settings: GumroadSettings
+    cursor: str | None = None
 
     def orders(self, cursor: str | None = None) -> tuple[list[Order], str | None, int]:
         orders: list[Order] = []
@@ -33,6 +34,11 @@ class Rig:
             rejected += len(page.rejected)
             last = page.cursor
         return orders, last, rejected
+
+    def pull(self) -> list[Order]:
+        """Pull from the last cursor, as the core does (it stores each page's cursor)."""
+        orders, self.cursor, _ = self.orders(self.cursor)
+        return orders
 
     def listings(self) -> dict[str, Listing]:
         return {li.external_id: li for page in self.connector.fetch_listings()
