@@ -44,6 +44,15 @@ class Rig:
         return {li.external_id: li for page in self.connector.fetch_listings()
                 for li in page.listings}
 
+    def restarted(self) -> Rig:
+        """The same shop and clock, a new connector (a process restart): it keeps nothing
+        but what the core hands it, the cursor."""
+        ctx = ConnectorContext(account="gum", clock=self.clock, sleep=self.clock.sleep,
+                               token_store=MemoryTokenStore(),
+                               transport=self.sandbox.transport())
+        return Rig(self.sandbox, self.clock, connector.build(self.settings, ctx),
+                   self.settings, self.cursor)
+
     def requests_for(self, fn: Any) -> tuple[Any, int]:
         before = self.sandbox.requests
         result = fn()
