@@ -171,3 +171,14 @@ def test_a_garbage_cursor_is_refused_plainly(rig: Rig) -> None:
 
     with pytest.raises(ValueError):
         list(rig.connector.fetch_orders("updated_at>=yesterday"))
+
+
+def test_an_order_with_more_refunds_than_a_page_carries_is_read_whole(rig: Rig) -> None:
+    """`refunds(first:)` is a plain list cut at `first`, with no page info: an order with
+    as many refunds as a page asks for may have more, so it is read alone."""
+    item = rig.sandbox.seed_listing("PLATE", 9)
+    order_id = rig.sandbox.sell(item, 5)
+    for _ in range(queries.ORDER_REFUNDS + 2):
+        rig.sandbox.refund(order_id, 0, 1, restock=True)
+    order = poll(rig)[0][order_id]
+    assert sum(r.quantity for r in order.restocks) == queries.ORDER_REFUNDS + 2
