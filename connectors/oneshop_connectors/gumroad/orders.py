@@ -9,7 +9,7 @@ cursor holds no units, reads the whole history once to count them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -76,29 +76,38 @@ def fetch_orders(connector: GumroadConnector, cursor: str | None) -> Iterator[Or
     newest, seen = state.since, set[str]()
     counted: list[Counted] = []
     page_key: str | None = None
-    while True:
-        body = connector.list_or_retry(endpoints.sales(), endpoints.sales_params(
-            after=after, page_key=page_key))
-        fresh, reached_floor = new_sales(body.get("sales"), p.read_floor, seen)
-        wanted = [raw for raw in fresh if wanted_order(raw, p.order_floor)]
-        newest = max([newest, *(t for t in (created_of(s) for s in wanted) if t)])
-        orders, rejected = connector.map_sales(wanted)
-        page = [c for c in map(counted_sale, fresh) if c is not None]
-        counted += page if p.rescan else ()
-        page_key = next_key(body)
-        if not (reached_floor or page_key is None):
-            yield OrdersPage(orders=orders, rejected=rejected, cursor=state.encode())
-            count_booked(connector.tally, page)  # the core booked that page: count it
-            continue
-        since = min(newest, started)
-        tally = final_tally(connector.tally, state.tally, counted if p.rescan else page,
-                            p, ids_from=since - ORDER_OVERLAP)
-        done = OrdersCursor(since=since, tally=tally,
-                            rescan_at=started + REFUND_RESCAN_EVERY if p.rescan
-                            else state.rescan_at)
-        yield OrdersPage(orders=orders, rejected=rejected, cursor=done.encode())
-        connector.tally = tally
-        return
+    try:
+        while True:
+            body = connector.list_or_retry(endpoints.sales(), endpoints.sales_params(
+                after=after, page_key=page_key))
+            fresh, reached_floor = new_sales(body.get("sales"), p.read_floor, seen)
+            wanted = [raw for raw in fresh if wanted_order(raw, p.order_floor)]
+            newest = max([newest, *(t for t in (created_of(s) for s in wanted) if t)])
+            orders, rejected = connector.map_sales(wanted)
+            page = [c for c in map(counted_sale, fresh) if c is not None]
+            counted += page if p.rescan else ()
+            page_key = next_key(body)
+            if not (reached_floor or page_key is None):
+                # Counted as the page is handed over, so a push the core makes once it
+                # has booked the page (mid-pull) sees the units the ledger then holds.
+                count_booked(connector.tally, page)
+                yield OrdersPage(orders=orders, rejected=rejected, cursor=replace(
+                    state, tally=connector.tally).encode())
+                continue
+            since = min(newest, started)
+            connector.tally = final_tally(connector.tally, state.tally,
+                                          counted if p.rescan else page, p,
+                                          ids_from=since - ORDER_OVERLAP)
+            done = OrdersCursor(since=since, tally=connector.tally,
+                                rescan_at=started + REFUND_RESCAN_EVERY if p.rescan
+                                else state.rescan_at)
+            yield OrdersPage(orders=orders, rejected=rejected, cursor=done.encode())
+            return
+    except GeneratorExit:
+        # Left mid-way (the page may not have been booked): trust no units ahead of the
+        # ledger. The next pull loads them from the cursor the core saved.
+        connector.tally = None
+        raise
 
 
 def count_booked(tally: Tally | None, sales: list[Counted]) -> None:
