@@ -23,6 +23,7 @@ class Rig:
     clock: VirtualClock
     connector: GumroadConnector
     settings: GumroadSettings
+    cursor: str | None = None
 
     def orders(self, cursor: str | None = None) -> tuple[list[Order], str | None, int]:
         orders: list[Order] = []
@@ -34,9 +35,23 @@ class Rig:
             last = page.cursor
         return orders, last, rejected
 
+    def pull(self) -> list[Order]:
+        """Pull from the last cursor, as the core does (it stores each page's cursor)."""
+        orders, self.cursor, _ = self.orders(self.cursor)
+        return orders
+
     def listings(self) -> dict[str, Listing]:
         return {li.external_id: li for page in self.connector.fetch_listings()
                 for li in page.listings}
+
+    def restarted(self) -> Rig:
+        """The same shop and clock, a new connector (a process restart): it keeps nothing
+        but what the core hands it, the cursor."""
+        ctx = ConnectorContext(account="gum", clock=self.clock, sleep=self.clock.sleep,
+                               token_store=MemoryTokenStore(),
+                               transport=self.sandbox.transport())
+        return Rig(self.sandbox, self.clock, connector.build(self.settings, ctx),
+                   self.settings, self.cursor)
 
     def requests_for(self, fn: Any) -> tuple[Any, int]:
         before = self.sandbox.requests

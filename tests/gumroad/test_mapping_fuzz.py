@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from oneshop_connectors.gumroad import mapping as m
+from oneshop_connectors.gumroad.units import count_all, counted_sale
 
 from oneshop.values import Listing, Order, Rejected
 
@@ -53,7 +54,7 @@ product_like = st.fixed_dictionaries({}, optional={
             {"name": maybe(skus)}), max_size=2))}), max_size=2)),
 })
 PRODUCT = m.ProductInfo(id="P1", sku="SKU\u0000\u202e", title="t", max_purchase_count=3,
-                        units_sold=1, published=True, variant_titles=("Size",),
+                        published=True, variant_titles=("Size",),
                         variants=(m.VariantRef(category_id="c", variant_id="v",
                                                category_title="Size", name="L"),))
 FUZZ = settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
@@ -76,12 +77,12 @@ def test_map_sale_returns_an_order_or_a_rejected(raw: Any, restock: bool,
 
 
 @FUZZ
-@given(st.one_of(product_like, junk))
-def test_map_product_returns_info_or_rejected_and_lists_cleanly(raw: Any) -> None:
+@given(st.one_of(product_like, junk), st.integers(min_value=0, max_value=2**40))
+def test_map_product_returns_info_or_rejected_and_lists_cleanly(raw: Any, sold: int) -> None:
     result = m.map_product(raw)
     assert isinstance(result, m.ProductInfo | Rejected)
     if isinstance(result, m.ProductInfo):
-        listing = m.product_listing(result)
+        listing = m.product_listing(result, sold)
         assert isinstance(listing, Listing)
         assert listing.quantity is None or listing.quantity >= 0
         assert all(isinstance(v, str) for v in listing.extra.values())
@@ -95,5 +96,16 @@ def test_variant_mapping_never_raises(category: Any, variants: Any, raw: Any, so
     ref = m.VariantRef(category_id="c", variant_id="v", category_title="Size", name="L")
     result = m.variant_listing(PRODUCT, ref, raw, sold)
     assert isinstance(result, Listing | Rejected)
-    assert m.units_sold_by_variant(variants if isinstance(variants, list) else [variants],
-                                   ref) >= 0
+    counted = [c for c in map(counted_sale, variants if isinstance(variants, list)
+                              else [variants]) if c is not None]
+    assert count_all(counted).option_units("P1", "Size", "L") >= 0
+
+
+@FUZZ
+@given(st.one_of(sale_like, junk, st.lists(st.one_of(sale_like, junk), max_size=3)))
+def test_counting_a_sale_never_raises_and_counts_its_quantity(raw: Any) -> None:
+    for one in raw if isinstance(raw, list) else [raw]:
+        sale = counted_sale(one)
+        if sale is not None:
+            assert sale.quantity == one["quantity"] >= 1
+            assert count_all([sale]).units(sale.product_id) == sale.quantity

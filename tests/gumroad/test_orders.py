@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from oneshop_connectors.gumroad.account import ORDER_OVERLAP, REFUND_RESCAN_EVERY
+from oneshop_connectors.gumroad.orders import ORDER_OVERLAP, REFUND_RESCAN_EVERY
 
 from .conftest import Rig
 

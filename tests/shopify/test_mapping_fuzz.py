@@ -91,7 +91,7 @@ def test_any_order_json_maps_to_an_order_or_a_rejected_record(node: Any) -> None
 @settings(max_examples=100, deadline=None)
 @given(junk)
 def test_needs_full_read_and_location_choice_never_raise(node: Any) -> None:
-    assert mapping.needs_full_read(node) in (True, False)
+    assert mapping.needs_full_read(node, 2) in (True, False)
     nodes = node if isinstance(node, list) else [node]
     for wanted in (None, "Shop location"):
         chosen = mapping.choose_location(nodes, wanted)

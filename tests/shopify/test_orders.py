@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+from oneshop_connectors.shopify import queries
 from oneshop_connectors.shopify.adapter import ORDER_OVERLAP, parse_cursor
 
 from oneshop.values import Order
@@ -87,12 +88,14 @@ def test_an_order_with_more_lines_than_one_page_is_read_whole(rig: Rig) -> None:
 
 def test_the_cursor_lags_by_the_overlap_and_never_passes_the_fetch_start(rig: Rig) -> None:
     item = rig.sandbox.seed_listing("CARD", 50)
-    for _ in range(30):  # more than one page (12 orders per page at this query's cost)
+    per_page = queries.page_size(queries.ORDER_NODE_COST, queries.MAX_PAGE)
+    assert per_page == 9, "at this query's conservative cost (101 points an order)"
+    for _ in range(30):  # more than one page
         rig.sandbox.sell(item, 1)
         rig.clock.advance(seconds=10)
     started = rig.clock()
     orders, cursors = poll(rig)
-    assert len(orders) == 30 and len(cursors) == 3
+    assert len(orders) == 30 and len(cursors) == 4
     moments = [parse_cursor(c) for c in cursors if c is not None]
     assert moments == sorted(moments)
     assert all(m <= started - ORDER_OVERLAP for m in moments)
@@ -168,3 +171,14 @@ def test_a_garbage_cursor_is_refused_plainly(rig: Rig) -> None:
 
     with pytest.raises(ValueError):
         list(rig.connector.fetch_orders("updated_at>=yesterday"))
+
+
+def test_an_order_with_more_refunds_than_a_page_carries_is_read_whole(rig: Rig) -> None:
+    """`refunds(first:)` is a plain list cut at `first`, with no page info: an order with
+    as many refunds as a page asks for may have more, so it is read alone."""
+    item = rig.sandbox.seed_listing("PLATE", 9)
+    order_id = rig.sandbox.sell(item, 5)
+    for _ in range(queries.ORDER_REFUNDS + 2):
+        rig.sandbox.refund(order_id, 0, 1, restock=True)
+    order = poll(rig)[0][order_id]
+    assert sum(r.quantity for r in order.restocks) == queries.ORDER_REFUNDS + 2

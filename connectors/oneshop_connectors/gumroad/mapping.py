@@ -51,7 +51,6 @@ class ProductInfo:
     sku: str | None
     title: str
     max_purchase_count: int | None
-    units_sold: int
     published: bool
     variant_titles: tuple[str, ...] = ()
     variants: tuple[VariantRef, ...] = field(default=())
@@ -126,8 +125,9 @@ def map_product(raw: object) -> ProductInfo | Rejected:
             id=product_id,
             sku=permalink if isinstance(permalink, str) and permalink else None,
             title=str(raw.get("name") or ""),
+            # Not `sales_count`: that counts purchases, refunds and chargebacks left out,
+            # while a cap counts units, refunds in (units.py). The connector counts them.
             max_purchase_count=int_field(raw, "max_purchase_count", optional=True),
-            units_sold=int_field(raw, "sales_count", optional=True) or 0,
             published=raw.get("published") is not False,
             variant_titles=titles,
         )
@@ -156,20 +156,21 @@ def quantity_left(cap: int | None, sold: int) -> int | None:
     return None if cap is None else max(cap - sold, 0)
 
 
-def product_listing(info: ProductInfo) -> Listing:
+def product_listing(info: ProductInfo, sold: int) -> Listing:
+    """A product as a listing; `sold` is its units counted against the cap (units.py)."""
     return Listing(
         external_id=info.id,
         sku=info.sku,
         title=info.title,
-        quantity=quantity_left(info.max_purchase_count, info.units_sold),
+        quantity=quantity_left(info.max_purchase_count, sold),
         state="active" if info.published else "inactive",
-        extra={"product_id": info.id, "units_sold": str(info.units_sold)},
+        extra={"product_id": info.id, "units_sold": str(sold)},
     )
 
 
 def variant_listing(info: ProductInfo, ref: VariantRef, raw: object, sold: int
                     ) -> Listing | Rejected:
-    """A variant as a listing; `sold` is derived from the product's sales."""
+    """A variant as a listing; `sold` is its units counted against its cap (units.py)."""
     if not isinstance(raw, Mapping):
         return Rejected(reason="variant is not an object", raw=scrub(raw))
     try:
@@ -187,18 +188,6 @@ def variant_listing(info: ProductInfo, ref: VariantRef, raw: object, sold: int
                "variant_id": ref.variant_id, "category_title": ref.category_title,
                "variant_name": ref.name, "units_sold": str(sold)},
     )
-
-
-def units_sold_by_variant(sales: Sequence[object], ref: VariantRef) -> int:
-    """Units of a variant that count toward its cap: every listed sale, refunds included."""
-    total = 0
-    for sale in sales:
-        if not isinstance(sale, Mapping) or not isinstance(sale.get("variants"), Mapping):
-            continue
-        quantity = sale.get("quantity")
-        if sale["variants"].get(ref.category_title) == ref.name and isinstance(quantity, int):
-            total += max(0, min(quantity, MAX_QUANTITY))
-    return total
 
 
 def sale_status(raw: Mapping[str, Any]) -> OrderStatus:

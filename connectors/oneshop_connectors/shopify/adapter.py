@@ -22,7 +22,8 @@ from oneshop.values import (
 )
 from oneshop_connectors.shopify import mapping, queries
 from oneshop_connectors.shopify.auth import ClientCredentials, StaticToken, TokenSource
-from oneshop_connectors.shopify.client import GraphQLClient
+from oneshop_connectors.shopify.client import CostExceeded, GraphQLClient
+from oneshop_connectors.shopify.paging import PageSizes
 
 if TYPE_CHECKING:
     from oneshop_connectors.shopify import ShopifySettings
@@ -70,6 +71,7 @@ class ShopifyConnector:
         self.auth = auth
         self.gql = GraphQLClient(self._http, ctx, auth, api_version=settings.api_version)
         self._location: str | None = None
+        self.pages = PageSizes(ctx.account)
 
     def __repr__(self) -> str:
         return f"ShopifyConnector(shop={self._settings.shop!r})"
@@ -90,9 +92,11 @@ class ShopifyConnector:
             nodes: list[Any] = []
             after: str | None = None
             while True:
-                data = self.gql.execute(queries.LOCATIONS, {"first": queries.MAX_PAGE,
-                                                            "after": after},
-                                        name="OneshopLocations")
+                def page(first: int, after: str | None = after) -> dict[str, Any]:
+                    return self.gql.execute(queries.LOCATIONS, {"first": first,
+                                                                "after": after},
+                                            name="OneshopLocations")
+                data = self.pages.call("OneshopLocations", queries.MAX_PAGE, page)
                 nodes.extend(data["locations"]["nodes"])
                 info = data["locations"]["pageInfo"]
                 if not info["hasNextPage"]:
@@ -106,12 +110,14 @@ class ShopifyConnector:
 
     def fetch_listings(self) -> Iterator[ListingsPage]:
         location = self.location_id()
-        first = queries.page_size(queries.VARIANT_NODE_COST, self._settings.page_size)
+        derived = queries.page_size(queries.VARIANT_NODE_COST, self._settings.page_size)
         after: str | None = None
         while True:
-            data = self.gql.execute(queries.VARIANTS, {"first": first, "after": after,
-                                                       "locationId": location},
-                                    name="OneshopVariants")
+            def page(first: int, after: str | None = after) -> dict[str, Any]:
+                return self.gql.execute(queries.VARIANTS, {
+                    "first": first, "after": after, "locationId": location},
+                    name="OneshopVariants")
+            data = self.pages.call("OneshopVariants", derived, page)
             connection = data["productVariants"]
             listings: list[Listing] = []
             rejected: list[Rejected] = []
@@ -129,13 +135,15 @@ class ShopifyConnector:
         since = (parse_cursor(cursor) if cursor is not None
                  else started - timedelta(days=self._settings.order_lookback_days))
         search = f"updated_at:>='{since.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
-        first = queries.page_size(queries.ORDER_NODE_COST, self._settings.page_size)
+        derived = queries.page_size(queries.ORDER_NODE_COST, self._settings.page_size)
         after: str | None = None
         while True:
-            data = self.gql.execute(queries.ORDERS, {
-                "first": first, "after": after, "query": search,
-                "lines": queries.ORDER_LINES, "refunds": queries.ORDER_REFUNDS},
-                name="OneshopOrders")
+            def page(first: int, after: str | None = after) -> dict[str, Any]:
+                return self.gql.execute(queries.ORDERS, {
+                    "first": first, "after": after, "query": search,
+                    "lines": queries.ORDER_LINES, "refunds": queries.ORDER_REFUNDS,
+                    "refundLines": queries.ORDER_REFUND_LINES}, name="OneshopOrders")
+            data = self.pages.call("OneshopOrders", derived, page)
             connection = data["orders"]
             orders, rejected, last_seen = self._map_orders(connection["nodes"])
             more = connection["pageInfo"]["hasNextPage"] is True
@@ -152,11 +160,12 @@ class ShopifyConnector:
         rejected: list[Rejected] = []
         last_seen: datetime | None = None
         for node in nodes:
-            if mapping.needs_full_read(node):
+            if mapping.needs_full_read(node, queries.ORDER_REFUNDS):
                 node = self._read_order(node)
-            mapped = (mapping.rejected("order: more lines or refund lines than one read "
-                                       "carries", node)
-                      if mapping.needs_full_read(node) else mapping.order_from_node(node))
+            mapped = (mapping.rejected("order: more lines or refunds than one read carries",
+                                       node)
+                      if mapping.needs_full_read(node, queries.BIG_ORDER_REFUNDS)
+                      else mapping.order_from_node(node))
             if isinstance(mapped, Order):
                 orders.append(mapped)
                 last_seen = max(last_seen or mapped.updated_at, mapped.updated_at)
@@ -165,10 +174,13 @@ class ShopifyConnector:
         return orders, rejected, last_seen
 
     def _read_order(self, node: Any) -> Any:
-        data = self.gql.execute(queries.ORDER, {"id": node.get("id"),
-                                                "lines": queries.BIG_ORDER_LINES,
-                                                "refunds": queries.BIG_ORDER_REFUNDS},
-                                name="OneshopOrder")
+        try:
+            data = self.gql.execute(queries.ORDER, {
+                "id": node.get("id"), "lines": queries.BIG_ORDER_LINES,
+                "refunds": queries.BIG_ORDER_REFUNDS,
+                "refundLines": queries.BIG_ORDER_REFUND_LINES}, name="OneshopOrder")
+        except CostExceeded:
+            return node  # Shopify prices it dearer than we do: kept aside, not lost
         return data.get("order") or node
 
     # --- stock --------------------------------------------------------------------
@@ -251,10 +263,15 @@ class ShopifyConnector:
         """`available` at our location for these inventory items, as Shopify shows it now."""
         found: dict[str, int | None] = {}
         location = self.location_id()
-        for start in range(0, len(item_ids), queries.MAX_PAGE):
-            data = self.gql.execute(queries.ITEM_LEVELS, {
-                "ids": item_ids[start:start + queries.MAX_PAGE], "locationId": location},
-                name="OneshopItemLevels")
+        derived = queries.ids_per_read(queries.ITEM_LEVEL_COST)
+        start = 0
+        while start < len(item_ids):
+            def read(size: int, start: int = start) -> tuple[int, dict[str, Any]]:
+                return size, self.gql.execute(queries.ITEM_LEVELS, {
+                    "ids": item_ids[start:start + size], "locationId": location},
+                    name="OneshopItemLevels")
+            size, data = self.pages.call("OneshopItemLevels", derived, read)
+            start += size
             for node in data.get("nodes") or ():
                 if isinstance(node, dict) and isinstance(node.get("id"), str):
                     try:

@@ -3,6 +3,7 @@
     HTTP 429 / errors[].extensions.code THROTTLED  -> RateLimited (wait from throttleStatus)
     HTTP 401 / 403, ACCESS_DENIED                  -> AuthError (a minted token is renewed once)
     HTTP 5xx, timeouts, dropped connections        -> RetryableError
+    errors[].extensions.code MAX_COST_EXCEEDED     -> CostExceeded (the caller pages smaller)
     any other GraphQL error                        -> ShopifyQueryError (a bug in our query)
 
 Every call goes through `call_with_retry` with the context's sleep; before a query the
@@ -28,6 +29,15 @@ from oneshop_connectors.shopify.auth import TokenSource
 
 class ShopifyQueryError(Exception):
     """Shopify refused a document we sent: a bug on our side, never retried."""
+
+
+class CostExceeded(ShopifyQueryError):
+    """MAX_COST_EXCEEDED: the requested cost is over the single-query cap (smaller pages
+    would pass; see paging.py)."""
+
+    def __init__(self, message: str, *, requested: int | None) -> None:
+        super().__init__(message)
+        self.requested = requested
 
 
 @dataclass(slots=True)
@@ -156,4 +166,8 @@ class GraphQLClient:
         if codes & {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE"}:
             return RetryableError("shopify: internal error")
         first = items[0] if items and isinstance(items[0], dict) else {}
+        if "MAX_COST_EXCEEDED" in codes:
+            requested = (first.get("extensions") or {}).get("cost")
+            return CostExceeded(f"shopify: query cost over the cap: {first.get('message')!s:.200}",
+                                requested=requested if isinstance(requested, int) else None)
         return ShopifyQueryError(f"shopify refused the query: {first.get('message')!s:.300}")

@@ -189,10 +189,13 @@ def order_from_node(node: Any) -> Order | Rejected:
         return rejected(f"order: {exc}", node)
 
 
-def needs_full_read(node: Any) -> bool:
-    """Whether the order has more lines or refund lines than one page carried."""
+def needs_full_read(node: Any, refunds_asked: int) -> bool:
+    """Whether the order may have more lines, refunds or refund lines than this read
+    carried (`refunds` is a plain list cut at `first`: as many as asked may mean more)."""
     try:
         if node["lineItems"]["pageInfo"]["hasNextPage"] is True:
+            return True
+        if len(node["refunds"]) >= refunds_asked:
             return True
         return any(r["refundLineItems"]["pageInfo"]["hasNextPage"] is True
                    for r in node["refunds"])

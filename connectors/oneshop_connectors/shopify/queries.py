@@ -1,7 +1,10 @@
 """Every GraphQL document the connector sends (a test validates each against 2026-04).
 
-Page sizes are bounded by Shopify's single-query cost cap (1,000 points, requested cost):
-a connection costs 2 + first × (cost of one node), an object 1, scalars 0.
+Page sizes are bounded by Shopify's single-query cost cap (1,000 points, requested cost),
+priced the conservative way: scalars 0, an object 1, a connection 2 + first × (one node),
+and a plain list field N × (one item), N being its `first` or the length of its list
+argument. Shopify documents the first three, not the list (docs/connectors/shopify.md);
+tests/shopify/test_cost.py prices every document against the real schema by these rules.
 """
 
 from __future__ import annotations
@@ -41,10 +44,11 @@ query OneshopVariants($first: Int!, $after: String, $locationId: ID!) {
 }
 """
 
-# Orders carry up to ORDER_LINES lines and ORDER_REFUNDS refunds of up to ORDER_LINES lines
-# inline; a bigger order is re-read alone with ORDER (rare for a solo seller).
+# Orders carry up to ORDER_LINES lines and ORDER_REFUNDS refunds of up to
+# ORDER_REFUND_LINES lines inline; a bigger order is re-read alone with ORDER.
 ORDER_LINES = 10
-ORDER_REFUNDS = 5
+ORDER_REFUNDS = 2
+ORDER_REFUND_LINES = 10
 ORDER_FIELDS = """
 fragment OneshopOrder on Order {
   id
@@ -67,32 +71,49 @@ fragment OneshopOrder on Order {
   }
   refunds(first: $refunds) {
     id
-    refundLineItems(first: $lines) {
+    refundLineItems(first: $refundLines) {
       nodes { quantity restockType restocked lineItem { id } }
       pageInfo { hasNextPage }
     }
   }
 }
 """
-# order 1 + total 2 + lines (2 + n×5) + the refunds list, priced as one object (1 + 2 + n×2)
-ORDER_NODE_COST = 3 + (2 + ORDER_LINES * 5) + (3 + ORDER_LINES * 2)
+# A line: itself, variant, inventory item, price set, shop money. A refund line: itself
+# and its line item. A refund: itself and its lines' connection.
+LINE_COST = 5
+REFUND_LINE_COST = 2
+
+
+def order_cost(lines: int, refunds: int, refund_lines: int) -> int:
+    """One order node: itself, totalPriceSet, shopMoney; its lines; its refunds list."""
+    return (3 + (2 + lines * LINE_COST)
+            + refunds * (1 + 2 + refund_lines * REFUND_LINE_COST))
+
+
+ORDER_NODE_COST = order_cost(ORDER_LINES, ORDER_REFUNDS, ORDER_REFUND_LINES)
 ORDERS = ORDER_FIELDS + """
 query OneshopOrders($first: Int!, $after: String, $query: String!, $lines: Int!,
-                    $refunds: Int!) {
+                    $refunds: Int!, $refundLines: Int!) {
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
     nodes { ...OneshopOrder }
     pageInfo { hasNextPage endCursor }
   }
 }
 """
+# One order alone: 100 lines and 10 refunds of 20 lines each request 935 points.
 BIG_ORDER_LINES = 100
-BIG_ORDER_REFUNDS = 3
+BIG_ORDER_REFUNDS = 10
+BIG_ORDER_REFUND_LINES = 20
+BIG_ORDER_COST = order_cost(BIG_ORDER_LINES, BIG_ORDER_REFUNDS, BIG_ORDER_REFUND_LINES)
 ORDER = ORDER_FIELDS + """
-query OneshopOrder($id: ID!, $lines: Int!, $refunds: Int!) {
+query OneshopOrder($id: ID!, $lines: Int!, $refunds: Int!, $refundLines: Int!) {
   order(id: $id) { ...OneshopOrder }
 }
 """
 
+# `nodes(ids:)` is a plain list: each id costs one item (itself, its level, the quantities
+# list of one name), so a read of the most ids one call takes is 250 x 3 = 750 points.
+ITEM_LEVEL_COST = 3
 ITEM_LEVELS = """
 query OneshopItemLevels($ids: [ID!]!, $locationId: ID!) {
   nodes(ids: $ids) {
@@ -123,5 +144,11 @@ ALL_DOCUMENTS = {"LOCATIONS": LOCATIONS, "VARIANTS": VARIANTS, "ORDERS": ORDERS,
 
 
 def page_size(node_cost: int, wanted: int) -> int:
-    """The largest `first` ≤ wanted whose requested cost stays under the per-query cap."""
+    """The largest `first` ≤ wanted whose connection (2 + first × node) stays under the
+    per-query cap."""
     return max(1, min(wanted, MAX_PAGE, (MAX_QUERY_COST - 2) // node_cost))
+
+
+def ids_per_read(item_cost: int, wanted: int = MAX_PAGE) -> int:
+    """The most ids a plain list read (N × item) takes under the per-query cap."""
+    return max(1, min(wanted, MAX_PAGE, MAX_QUERY_COST // item_cost))

@@ -175,12 +175,22 @@ class GumroadSandbox:
         if amount <= 0 or amount > left:
             raise ValueError("Refund amount cannot be greater than the purchase price.")
         sale.refunded_cents += amount
+        if sale.refunded and not sale.chargedback:
+            self._no_longer_successful(sale)
         self.deliveries.emit("refund", sale)
 
     def chargeback(self, sale_id: str) -> None:
         with self.lock:
-            self.world.sales[sale_id].chargedback = True
-        self.deliveries.emit("dispute", self.world.sales[sale_id])
+            sale = self.world.sales[sale_id]
+            if not sale.chargedback and not sale.refunded:
+                self._no_longer_successful(sale)
+            sale.chargedback = True
+        self.deliveries.emit("dispute", sale)
+
+    def _no_longer_successful(self, sale: Sale) -> None:
+        product = self.world.products.get(sale.product_id)
+        if product is not None:
+            product.successful_sales -= 1
 
     def sold(self, external_id: str) -> int:
         with self.lock:
@@ -203,6 +213,7 @@ class GumroadSandbox:
                 raise ValueError("sold out")
         for item in items:
             item.sold += quantity
+        product.successful_sales += 1
         seq = self.ids.next_seq()
         unit = product.price_cents + sum(v.price_difference_cents for v in variants)
         sale = Sale(id=self.ids.external(), seq=seq, created_at=self.clock(),

@@ -104,7 +104,8 @@ class GumroadApi:
         alive = [p for p in self.sandbox.world.products.values() if not p.deleted]
         start = int(given["page_key"]) if given.get("page_key", "").isdigit() else 0
         page = alive[start:start + PRODUCTS_PER_PAGE]
-        answer: dict[str, Any] = {"success": True, "products": [p.as_json() for p in page]}
+        answer: dict[str, Any] = {"success": True, "products": [
+            p.as_json(sales_count=self.sandbox.world.successful_sales(p.id)) for p in page]}
         if start + PRODUCTS_PER_PAGE < len(alive):
             key = str(start + PRODUCTS_PER_PAGE)
             answer |= {"next_page_key": key, "next_page_url": f"/v2/products?page_key={key}"}
@@ -121,7 +122,8 @@ class GumroadApi:
             product.max_purchase_count = cap
         if method == "PUT" and "name" in given:
             product.name = given["name"]
-        return {"success": True, "product": product.as_json()}, 200
+        sales_count = self.sandbox.world.successful_sales(product.id)
+        return {"success": True, "product": product.as_json(sales_count=sales_count)}, 200
 
     def on_categories(self, method: str, given: dict[str, str], pid: str) -> Answer:
         product = self._product(pid)

@@ -2,7 +2,10 @@
 
 Inventory follows Gumroad's code: a product or variant counts the units of its sales
 toward `max_purchase_count` (a lifetime cap, None = unlimited); refunds and chargebacks
-leave that count as it is (base_variant.rb, link.rb, purchase.rb).
+leave that count as it is (`sales_count_for_inventory` in link.rb and base_variant.rb,
+scope `counts_towards_inventory` in purchase.rb). Product JSON's `sales_count` is another
+number: successful purchases, refunded and charged-back ones left out, whatever their
+quantity (`successful_sales_count`, app/modules/product/stats.rb).
 """
 
 from __future__ import annotations
@@ -56,9 +59,12 @@ class Product:
     published: bool = True
     deleted: bool = False
     sold: int = 0
+    # Gumroad's `successful_sales_count`: purchases neither refunded nor charged back.
+    successful_sales: int = 0
     categories: dict[str, VariantCategory] = field(default_factory=dict)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, *, sales_count: int) -> dict[str, Any]:
+        """As /v2/products renders it for a token with view_sales."""
         return {
             "id": self.id,
             "name": self.name,
@@ -70,8 +76,8 @@ class Product:
             "price": self.price_cents,
             "currency": "usd",
             "formatted_price": f"${self.price_cents / 100:g}",
-            # With view_sales: units that count toward inventory (refunds included).
-            "sales_count": self.sold,
+            # Purchases, not units; refunded and charged-back ones left out (link.rb).
+            "sales_count": sales_count,
             "is_tiered_membership": False,
             "variants": [
                 {
@@ -160,6 +166,10 @@ class World:
         if len(parts) != 3:
             raise KeyError(external_id)
         return product, product.categories[parts[1]].variants[parts[2]]
+
+    def successful_sales(self, product_id: str) -> int:
+        product = self.products.get(product_id)
+        return product.successful_sales if product else 0
 
     def variant_by_names(self, product: Product, chosen: dict[str, str]) -> list[Variant]:
         found = []

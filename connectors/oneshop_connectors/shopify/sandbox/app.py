@@ -27,7 +27,7 @@ from graphql import (
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from oneshop_connectors.shopify.sandbox.cost import MAX_QUERY_COST, query_cost
+from oneshop_connectors.shopify.sandbox.cost import query_cost
 from oneshop_connectors.shopify.sandbox.sdl import SUBSET_SDL
 
 if TYPE_CHECKING:
@@ -184,12 +184,13 @@ def graphql_endpoint(sandbox: ShopifySandbox, request: Request) -> Response:
 def refuse_by_cost(sandbox: ShopifySandbox, requested: int, headers: dict[str, str],
                    ) -> Response | None:
     """Over the single-query cap, or more than the bucket holds: refused before running."""
-    if requested > MAX_QUERY_COST:
+    cap = sandbox.max_query_cost
+    if requested > cap:
         return json_response({"errors": [{
             "message": f"Query cost is {requested}, which exceeds the single query max cost "
-                       f"limit ({MAX_QUERY_COST}).",
+                       f"limit ({cap}).",
             "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested,
-                           "maxCost": MAX_QUERY_COST}}]}, headers=headers)
+                           "maxCost": cap}}]}, headers=headers)
     if sandbox.bucket.take(requested):
         return None
     cost = {"requestedQueryCost": requested, "actualQueryCost": None,
@@ -203,7 +204,8 @@ def run_operation(sandbox: ShopifySandbox, document: Any, operation: OperationDe
                   fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any],
                   operation_name: str | None) -> Response:
     schema = subset_schema()
-    requested = query_cost(schema, operation, fragments, variables)
+    requested = query_cost(schema, operation, fragments, variables,
+                           lists=sandbox.list_pricing)
     headers = {"X-Shopify-API-Version": SERVED_VERSION}
     refusal = refuse_by_cost(sandbox, requested, headers)
     if refusal is not None:

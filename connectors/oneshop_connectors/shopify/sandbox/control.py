@@ -21,7 +21,7 @@ from oneshop.values import TokenPair
 from oneshop_connectors.shopify.sandbox import webhooks
 from oneshop_connectors.shopify.sandbox.app import SERVED_VERSION, api_app
 from oneshop_connectors.shopify.sandbox.control_http import control_http
-from oneshop_connectors.shopify.sandbox.cost import LeakyBucket
+from oneshop_connectors.shopify.sandbox.cost import MAX_QUERY_COST, LeakyBucket, ListPricing
 from oneshop_connectors.shopify.sandbox.nodes import iso
 from oneshop_connectors.shopify.sandbox.root import Root
 from oneshop_connectors.shopify.sandbox.state import (
@@ -45,7 +45,8 @@ class ShopifySandbox:
 
     def __init__(self, *, seed: int = 0, latency_s: float = 0.0,
                  clock: Callable[[], datetime] | None = None, bucket_size: float = 2000,
-                 restore_rate: float = 100) -> None:
+                 restore_rate: float = 100,
+                 list_pricing: ListPricing = ListPricing.PER_ITEM) -> None:
         self.clock = clock or _utc_now
         self.state = ShopState(seed=seed, clock=self.clock)
         self.rng = random.Random(seed)
@@ -54,6 +55,12 @@ class ShopifySandbox:
         self.bucket = LeakyBucket(maximum=bucket_size, restore_rate=restore_rate,
                                   clock=self.clock)
         self.throttle_http_status = 200
+        # How plain list fields with `first` are priced: Shopify does not say; the
+        # conservative reading (N x one item) by default, so the suite runs with it.
+        self.list_pricing = list_pricing
+        # The single-query cap (1,000). Lowering it stands in for a Shopify that prices
+        # our documents dearer than we read its rules.
+        self.max_query_cost = MAX_QUERY_COST
         self.static_token = f"shpat_{self.rng.getrandbits(128):032x}"
         self.client_id = f"{self.rng.getrandbits(64):016x}"
         self.client_secret = f"shpss_{self.rng.getrandbits(128):032x}"
