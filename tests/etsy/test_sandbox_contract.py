@@ -14,7 +14,8 @@ def _client(rig: Rig, api_key: str | None) -> httpx.Client:
     return httpx.Client(base_url="http://sandbox", transport=rig.transport, headers=headers)
 
 
-def test_connector_traffic_validates_against_the_openapi_document(rig: Rig) -> None:
+def test_connector_traffic_validates_against_the_openapi_document(
+        rig: Rig, openapi_required: object) -> None:
     listing = rig.sandbox.seed_listing("DOC-1", 4)
     small, large = rig.sandbox.seed_variant_listing(
         "Shirt", [("TS-S", "Small", 2), (None, "Large", 3)])
@@ -54,8 +55,9 @@ def test_missing_shared_secret_is_refused_with_etsys_message(rig: Rig) -> None:
         response = client.get(shop)
     assert response.status_code == 403
     assert "keystring:shared_secret" in response.json()["error"]
-    # The document's own security check flags the first request too.
-    assert any("SecurityValidationError" in p for p in rig.transport.problems)
+    if rig.transport.openapi is not None:
+        # The document's own security check flags the first request too.
+        assert any("SecurityValidationError" in p for p in rig.transport.problems)
     rig.transport.problems.clear()
 
 
@@ -85,8 +87,10 @@ def test_sandbox_refuses_what_etsy_refuses(rig: Rig) -> None:
     assert zero.json()["error"] == "One offering must have quantity greater than 0"
     assert huge.status_code == 400
     assert no_readiness.status_code == 400
-    # The request without readiness_state_id breaks the document too: the validator sees it.
-    assert any("inventory" in p for p in rig.transport.problems)
+    if rig.transport.openapi is not None:
+        # The request without readiness_state_id breaks the document too: the validator
+        # sees it.
+        assert any("inventory" in p for p in rig.transport.problems)
     rig.transport.problems.clear()
     assert good.status_code == 200
     # A full-replacement write regenerates product and offering ids.
