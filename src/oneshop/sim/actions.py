@@ -14,7 +14,7 @@ import httpx
 from sqlalchemy import func, select
 
 from oneshop.ledger import models as m
-from oneshop.sim.model import Sale, Truth
+from oneshop.sim.model import Edit, Sale, Truth
 from oneshop.sim.world import World
 
 Trace = Callable[[str], None]
@@ -78,6 +78,27 @@ class Actions:
                              .where(m.Sku.sku == sku, m.Movement.kind == kind))
             return {(str(a), str(o)) for a, o in rows}
 
+    def _folded_edits(self, sku: str, kind: str) -> int:
+        app = self.world.app
+        assert app is not None
+        with app.sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(m.Movement)
+                                .join(m.Sku, m.Sku.id == m.Movement.sku_id)
+                                .where(m.Sku.sku == sku, m.Movement.account == kind,
+                                       m.Movement.kind == "channel_edit")) or 0)
+
+    def _pending_cuts(self, sku: str) -> int:
+        """The units the seller's hand edits not folded in yet took off `sku` (≤ 0).
+
+        The ledger learns of an edit one or two reconciles later (a second sighting
+        confirms it), and a sale meanwhile on another channel may sell a unit the seller
+        has already said is gone (seed 77231): once the edit is folded in first, that sale
+        crosses 0. An edit that added units can be folded in after the sales it allowed
+        (seed 14), so it never makes a sale less raced.
+        """
+        return sum(e.delta for e in self.truth.edits if e.sku == sku and e.delta < 0
+                   and self._folded_edits(sku, e.kind) == e.folded_before)
+
     def _bound(self, sku: str) -> bool:
         app = self.world.app
         assert app is not None
@@ -104,10 +125,12 @@ class Actions:
         # Units a cancellation put back (on the channel's shelf or ours), not yet booked.
         returning = sum(s.restock_expected for s in self.truth.sales
                         if s.sku == sku and (s.kind, s.order_id) not in back)
-        # What the ledger will have seen once every earlier sale is booked: below the
-        # quantity sold, the ledger goes under 0 (an oversell, if only until a cancellation
-        # it has not seen yet comes in); `avail` also counts units on their way back.
-        seen_left = self._ledger_on_hand(sku) - unbooked if self._bound(sku) else shown
+        # What the ledger will have seen once every earlier sale is booked and every
+        # earlier hand edit that took units off folded in: below the quantity sold, the ledger goes under 0 (an
+        # oversell, if only until a cancellation it has not seen yet comes in); `avail`
+        # also counts units on their way back.
+        seen_left = (self._ledger_on_hand(sku) - unbooked + self._pending_cuts(sku)
+                     if self._bound(sku) else shown)
         avail = seen_left + returning
         try:
             order_id = str(self.sb(kind).sell(ext, qty))
@@ -178,16 +201,21 @@ class Actions:
             self.disturbed.add(sale.kind)
         self.trace(f"{how} {sale.kind} {sale.order_id} ({sale.sku} x{sale.quantity})")
 
-    def hand_edit(self) -> None:
-        sku = self.rng.choice(sorted(self.truth.listings))
-        kind = self.rng.choice(sorted(self.truth.listings[sku]))
-        qty = self.rng.randint(0, 4)
+    def hand_edit(self, sku: str | None = None, kind: str | None = None,
+                  qty: int | None = None) -> None:
+        sku = sku or self.rng.choice(sorted(self.truth.listings))
+        kind = kind or self.rng.choice(sorted(self.truth.listings[sku]))
+        qty = self.rng.randint(0, 4) if qty is None else qty
         ext = self.truth.listings[sku][kind]
         if kind == "etsy" and (self.sb(kind).listing_state(ext) != "active"
                                or not self.sb(kind).is_enabled(ext)):
             # Sellers edit live offerings; a quantity typed into one they switched off
             # leaves it off, and the connector rightly never switches it back on.
             return
+        shown = self.sb(kind).quantity(ext) or 0
+        if self._bound(sku):
+            self.truth.edits.append(Edit(sku=sku, kind=kind, delta=qty - shown,
+                                         folded_before=self._folded_edits(sku, kind)))
         self.sb(kind).hand_edit(ext, qty)
         self.truth.edited.add(sku)
         self.trace(f"hand edit {kind} {sku} -> {qty}")
