@@ -126,9 +126,9 @@ class Actions:
         returning = sum(s.restock_expected for s in self.truth.sales
                         if s.sku == sku and (s.kind, s.order_id) not in back)
         # What the ledger will have seen once every earlier sale is booked and every
-        # earlier hand edit that took units off folded in: below the quantity sold, the ledger goes under 0 (an
-        # oversell, if only until a cancellation it has not seen yet comes in); `avail`
-        # also counts units on their way back.
+        # earlier hand edit that took units off folded in: below the quantity sold, the
+        # ledger goes under 0 (an oversell, if only until a cancellation it has not seen
+        # yet comes in); `avail` also counts units on their way back.
         seen_left = (self._ledger_on_hand(sku) - unbooked + self._pending_cuts(sku)
                      if self._bound(sku) else shown)
         avail = seen_left + returning
