@@ -168,16 +168,22 @@ def _explained(s: Session, item: catalog.Seen, now: datetime) -> bool:
 
 def _fold_edit(s: Session, account: str, item: catalog.Seen, rules: Rules,
                now: datetime) -> int:
-    """A confirmed hand edit, folded in by the account's policy; the stock adopted."""
+    """A confirmed hand edit, folded in by the account's policy; the stock adopted.
+
+    With a cancellation the channel may have restocked itself, the edit is measured from
+    the quantity it would show had it done so: of the two readings, the one that never
+    counts the cancelled units twice.
+    """
     assert item.actual is not None and item.observed_before is not None
     assert item.sku_id is not None
-    delta, adopted = item.actual - item.observed_before, 0
-    fields = {"listing": item.external_id, "was": item.observed_before, "now": item.actual,
+    was = item.observed_before + item.restock_pending
+    delta, adopted = item.actual - was, 0
+    fields = {"listing": item.external_id, "was": was, "now": item.actual,
               "policy": rules.hand_edit_policy}
     settle = {"drift_seen": None, "raced_qty": 0, "held_qty": None, "restock_pending": 0}
     if rules.hand_edit_policy == "adopt":
         key = f"edit:{account}:{item.external_id}:{now.isoformat()}"
-        why = f"{item.observed_before} -> {item.actual} on {account}"
+        why = f"{was} -> {item.actual} on {account}"
         if store.record_movement(s, sku_id=item.sku_id, kind="channel_edit", delta=delta,
                                  source_key=key, account=account, reason=why):
             adopted = delta

@@ -292,9 +292,12 @@ class SyncEngine:
                     deactivated = r.detail.startswith("deactivated") or (
                         t.deactivated_by_us and r.listing is not None
                         and r.listing.state != "active")
+                    # The state just read too: a held listing that comes back on sale
+                    # (renewed by the seller) is told from one that never left (drift.py).
+                    state = {"state": r.listing.state} if r.listing is not None else {}
                     catalog.set_observed(s, t.binding_id, r.observed, now,
                                          held_qty=t.published, deactivated_by_us=deactivated,
-                                         **SETTLED)
+                                         **SETTLED, **state)
                     if t.deactivated_by_us and r.detail.startswith("already off sale"):
                         continue  # sent along with a sibling variant: no news to tell
                     store.add_alert(s, event="zero_stock_policy_applied", severity="info",
