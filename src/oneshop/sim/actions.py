@@ -207,6 +207,9 @@ class Actions:
         kind = kind or self.rng.choice(sorted(self.truth.listings[sku]))
         qty = self.rng.randint(0, 4) if qty is None else qty
         ext = self.truth.listings[sku][kind]
+        if kind == "etsy" and self.sb(kind).listing_state(ext) == "sold_out":
+            self._renew(sku, ext, max(qty, 1))
+            return
         if kind == "etsy" and (self.sb(kind).listing_state(ext) != "active"
                                or not self.sb(kind).is_enabled(ext)):
             # Sellers edit live offerings; a quantity typed into one they switched off
@@ -219,6 +222,17 @@ class Actions:
         self.sb(kind).hand_edit(ext, qty)
         self.truth.edited.add(sku)
         self.trace(f"hand edit {kind} {sku} -> {qty}")
+
+    def _renew(self, sku: str, ext: str, qty: int) -> None:
+        """The seller renews a sold-out Etsy listing by hand, typing a quantity: back on
+        sale, and a quantity oneshop never pushed (a hand edit, measured from what it
+        held for the listing)."""
+        if self._bound(sku):
+            self.truth.edits.append(Edit(sku=sku, kind="etsy", delta=qty,
+                                         folded_before=self._folded_edits(sku, "etsy")))
+        self.sb("etsy").renew(ext, qty)
+        self.truth.edited.add(sku)
+        self.trace(f"renew etsy {sku} by hand -> {qty}")
 
     def malformed(self) -> None:
         kind = self.rng.choice(sorted(self.world.sandboxes))
