@@ -98,3 +98,30 @@ def test_sandbox_refuses_what_etsy_refuses(rig: Rig) -> None:
     assert new_product["product_id"] != product["product_id"]
     assert new_product["offerings"][0]["offering_id"] != product["offerings"][0]["offering_id"]
     assert rig.sandbox.quantity(external_id) == 2
+
+
+def test_the_seller_renews_a_sold_out_listing_by_hand(rig: Rig) -> None:
+    external_id = rig.sandbox.seed_listing("RENEW-1", 1)
+    rig.sandbox.sell(external_id, 1)
+    assert rig.sandbox.listing_state(external_id) == "sold_out"
+    rig.sandbox.renew(external_id, 3)
+    assert (rig.sandbox.listing_state(external_id), rig.sandbox.quantity(external_id)) == (
+        "active", 3)
+    assert rig.sandbox.fees == [(int(external_id.split(":")[0]), "renewal")]
+    listing = rig.listings()[external_id]
+    assert (listing.state, listing.quantity) == ("active", 3)
+
+
+def test_restock_on_cancel_puts_units_back_on_the_variant_sold_only(rig: Rig) -> None:
+    small, large = rig.sandbox.seed_variant_listing(
+        "Shirt", [("TS-S", "Small", 1), (None, "Large", 2)])
+    rig.sandbox.restock_on_cancel = True
+    first, second = rig.sandbox.sell(small, 1), rig.sandbox.sell(large, 2)
+    assert rig.sandbox.listing_state(small) == "sold_out"
+    rig.sandbox.cancel(second)  # the listing is sold out: it stays off sale
+    assert rig.sandbox.listing_state(large) == "sold_out"
+    rig.sandbox.renew(small, 1)
+    assert [rig.sandbox.quantity(e) for e in (small, large)] == [1, 2]
+    rig.sandbox.restock_on_cancel = False
+    rig.sandbox.cancel(first)
+    assert [rig.sandbox.quantity(e) for e in (small, large)] == [1, 2]
