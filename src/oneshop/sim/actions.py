@@ -11,9 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
 
-from oneshop.ledger import models as m
+from oneshop.sim.ledgerview import LedgerView
 from oneshop.sim.model import Edit, Sale, Truth
 from oneshop.sim.world import World
 
@@ -26,6 +25,7 @@ class Actions:
         self.step = 0
         self.revoked: set[str] = set()
         self.disturbed: set[str] = set()  # channels that may not have heard every push
+        self.ledger = LedgerView(world)
 
     def sb(self, kind: str) -> Any:
         return self.world.sandboxes[kind]
@@ -61,51 +61,6 @@ class Actions:
             }
             self.truth.initial[skus[size]] = qtys[size]
 
-    # -- ledger views used to judge a sale ---------------------------------------------------
-
-    def _ledger_on_hand(self, sku: str) -> int:
-        app = self.world.app
-        assert app is not None
-        with app.sessions() as s:
-            return int(s.scalar(select(m.Sku.on_hand).where(m.Sku.sku == sku)) or 0)
-
-    def _booked_orders(self, sku: str, kind: str = "sale") -> set[tuple[str, str]]:
-        app = self.world.app
-        assert app is not None
-        with app.sessions() as s:
-            rows = s.execute(select(m.Movement.account, m.Movement.order_external_id)
-                             .join(m.Sku, m.Sku.id == m.Movement.sku_id)
-                             .where(m.Sku.sku == sku, m.Movement.kind == kind))
-            return {(str(a), str(o)) for a, o in rows}
-
-    def _folded_edits(self, sku: str, kind: str) -> int:
-        app = self.world.app
-        assert app is not None
-        with app.sessions() as s:
-            return int(s.scalar(select(func.count()).select_from(m.Movement)
-                                .join(m.Sku, m.Sku.id == m.Movement.sku_id)
-                                .where(m.Sku.sku == sku, m.Movement.account == kind,
-                                       m.Movement.kind == "channel_edit")) or 0)
-
-    def _pending_cuts(self, sku: str) -> int:
-        """The units the seller's hand edits not folded in yet took off `sku` (≤ 0).
-
-        The ledger learns of an edit one or two reconciles later (a second sighting
-        confirms it), and a sale meanwhile on another channel may sell a unit the seller
-        has already said is gone (seed 77231): once the edit is folded in first, that sale
-        crosses 0. An edit that added units can be folded in after the sales it allowed
-        (seed 14), so it never makes a sale less raced.
-        """
-        return sum(e.delta for e in self.truth.edits if e.sku == sku and e.delta < 0
-                   and self._folded_edits(sku, e.kind) == e.folded_before)
-
-    def _bound(self, sku: str) -> bool:
-        app = self.world.app
-        assert app is not None
-        with app.sessions() as s:
-            return bool(s.scalar(select(func.count()).select_from(m.Sku)
-                                 .where(m.Sku.sku == sku)))
-
     # -- sales -------------------------------------------------------------------------------
 
     def sell(self, sku: str | None = None, kind: str | None = None, *,
@@ -119,7 +74,7 @@ class Actions:
         if shown < 1:
             return None
         qty = 1 if shown == 1 or self.rng.random() < 0.8 else 2
-        booked, back = self._booked_orders(sku), self._booked_orders(sku, "restock")
+        booked, back = self.ledger.booked_orders(sku), self.ledger.booked_orders(sku, "restock")
         unbooked = sum(s.quantity for s in self.truth.sales
                        if s.sku == sku and (s.kind, s.order_id) not in booked)
         # Units a cancellation put back (on the channel's shelf or ours), not yet booked.
@@ -129,8 +84,9 @@ class Actions:
         # earlier hand edit that took units off folded in: below the quantity sold, the
         # ledger goes under 0 (an oversell, if only until a cancellation it has not seen
         # yet comes in); `avail` also counts units on their way back.
-        seen_left = (self._ledger_on_hand(sku) - unbooked + self._pending_cuts(sku)
-                     if self._bound(sku) else shown)
+        cuts = self.ledger.pending_cuts(sku, self.truth.edits)
+        seen_left = (self.ledger.on_hand(sku) - unbooked + cuts
+                     if self.ledger.bound(sku) else shown)
         avail = seen_left + returning
         try:
             order_id = str(self.sb(kind).sell(ext, qty))
@@ -216,9 +172,9 @@ class Actions:
             # leaves it off, and the connector rightly never switches it back on.
             return
         shown = self.sb(kind).quantity(ext) or 0
-        if self._bound(sku):
+        if self.ledger.bound(sku):
             self.truth.edits.append(Edit(sku=sku, kind=kind, delta=qty - shown,
-                                         folded_before=self._folded_edits(sku, kind)))
+                                         folded_before=self.ledger.folded_edits(sku, kind)))
         self.sb(kind).hand_edit(ext, qty)
         self.truth.edited.add(sku)
         self.trace(f"hand edit {kind} {sku} -> {qty}")
@@ -227,9 +183,9 @@ class Actions:
         """The seller renews a sold-out Etsy listing by hand, typing a quantity: back on
         sale, and a quantity oneshop never pushed (a hand edit, measured from what it
         held for the listing)."""
-        if self._bound(sku):
+        if self.ledger.bound(sku):
             self.truth.edits.append(Edit(sku=sku, kind="etsy", delta=qty,
-                                         folded_before=self._folded_edits(sku, "etsy")))
+                                         folded_before=self.ledger.folded_edits(sku, "etsy")))
         self.sb("etsy").renew(ext, qty)
         self.truth.edited.add(sku)
         self.trace(f"renew etsy {sku} by hand -> {qty}")
