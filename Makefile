@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 SEEDS ?= 50
+FIRST ?= 1
 
 .PHONY: demo test lint typecheck pytest sim bench install clean
 
@@ -38,7 +39,7 @@ pytest: $(VENV)/.installed-test
 test: lint typecheck pytest
 
 sim: $(VENV)/.installed-test
-	$(BIN)/python -m oneshop.sim --seeds $(SEEDS)
+	$(BIN)/python -m oneshop.sim --first $(FIRST) --seeds $(SEEDS)
 
 # Every benchmark but the real-time burst (an hour of wall clock: run it on its own);
 # each prints its figures, and the ones that miss their target are listed at the end.

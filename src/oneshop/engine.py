@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop.accounts import Accounts
-from oneshop.drift import unconfirmed_push
+from oneshop.drift import ChannelRestocks, unconfirmed_push
 from oneshop.errors import AuthError, RetryableError
 from oneshop.guard import BulkGuard
 from oneshop.ledger import catalog, store, takeover
@@ -34,6 +34,8 @@ ORDERS = "orders"
 PUSH_LOCK_WAIT_S = 2.0
 PUSH_EVERY_S = 5.0  # within one pull, booked decreases wait at most this long to go out
 SETTLE_ROUNDS = 4  # listing reads a takeover makes while sales keep landing between them
+# A push that went through settles the listing: no stale streak, no restock to expect.
+SETTLED = {"stale_pushes": 0, "stale_reconciles": 0, "restock_pending": 0}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -96,8 +98,10 @@ class SyncEngine:
                      summary: PullSummary) -> dict[int, int]:
         now = self.clock()
         with transaction(self.sessions) as s:
+            restocks = ChannelRestocks.before(s, account, page.orders)
             booked = store.record_orders(s, account, page.orders,
                                          blind_writes=self._blind_writes(account))
+            restocks.after(s)
             store.add_rejected(s, account, ORDERS, page.rejected)
             store.save_cursor(s, account, ORDERS, page.cursor, now)
             oversells = check_oversells(s, booked.sku_deltas, now)
@@ -357,14 +361,18 @@ class SyncEngine:
                     # and the read-back is booked by the next pull, which lowers this too.
                     catalog.set_observed(s, t.binding_id, t.published, now,
                                          pushed_qty=t.published, pushed_at=now, held_qty=None,
-                                         deactivated_by_us=False, raced_qty=0)
+                                         deactivated_by_us=False, raced_qty=0, **SETTLED)
                 elif r.status == "policy":
                     # "…left inactive (not deactivated by oneshop)" must not read as ours.
                     deactivated = r.detail.startswith("deactivated") or (
                         t.deactivated_by_us and r.listing is not None
                         and r.listing.state != "active")
+                    # The state just read too: a held listing that comes back on sale
+                    # (renewed by the seller) is told from one that never left (drift.py).
+                    state = {"state": r.listing.state} if r.listing is not None else {}
                     catalog.set_observed(s, t.binding_id, r.observed, now,
-                                         held_qty=t.published, deactivated_by_us=deactivated)
+                                         held_qty=t.published, deactivated_by_us=deactivated,
+                                         **SETTLED, **state)
                     if t.deactivated_by_us and r.detail.startswith("already off sale"):
                         continue  # sent along with a sibling variant: no news to tell
                     store.add_alert(s, event="zero_stock_policy_applied", severity="info",
@@ -386,9 +394,17 @@ class SyncEngine:
                         catalog.set_observed(s, t.binding_id, r.observed, now,
                                              deactivated_by_us=t.deactivated_by_us,
                                              raced_qty=0)
+                    elif (t.restock_pending and t.observed is not None
+                          and r.observed == t.observed + t.restock_pending):
+                        # The channel put a cancelled sale's units back itself (Etsy may).
+                        catalog.set_observed(s, t.binding_id, r.observed, now,
+                                             deactivated_by_us=t.deactivated_by_us,
+                                             restock_pending=0)
                     else:
+                        # Counted for the reconcile: pushes that never settle (drift.py).
                         catalog.set_observed(s, t.binding_id, t.observed, now,
-                                             deactivated_by_us=t.deactivated_by_us)
+                                             deactivated_by_us=t.deactivated_by_us,
+                                             stale_pushes=m.Binding.stale_pushes + 1)
                     stale.append(t)
                 else:
                     catalog.set_observed(s, t.binding_id, t.observed, now,

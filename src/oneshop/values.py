@@ -57,12 +57,16 @@ class Restock:
     same restock reported by every overlapping poll is booked once.
     `channel_applied` says the channel already put the units back on its own shelf
     (Shopify does on restocking refunds), so the engine must not count them twice there.
+    `channel_may_apply` says the channel may or may not have done so, and nothing tells
+    which (Etsy cancellations): the engine pushes the units, but a rise of the listing by
+    exactly this quantity, seen before a push of ours lands, is the channel's own restock.
     """
 
     key: str
     line_external_id: str
     quantity: int
     channel_applied: bool
+    channel_may_apply: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

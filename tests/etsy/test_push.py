@@ -109,10 +109,16 @@ def test_sold_out_listing_is_not_renewed_unless_allowed(rig: Rig) -> None:
     conn = rig.connector()
     listing = rig.listings(conn)[external_id]
     assert (listing.state, listing.quantity) == ("sold_out", 0)
+    writes = rig.sandbox.writes
     (result,) = conn.push_stock([level(listing, 3, may_activate=True)])
     assert result.status == "policy" and "not renewed" in result.detail
+    assert "3 held until it is renewed" in result.detail
+    assert (result.observed, result.listing and result.listing.state) == (0, "sold_out")
     assert rig.sandbox.listing_state(external_id) == "sold_out"
     assert rig.sandbox.fees == []
+    # Not even its inventory: what a write to a sold_out listing does is undocumented.
+    assert rig.sandbox.writes == writes
+    assert not [r for r in rig.transport.sent if r.method in ("PUT", "PATCH")]
     renewing = rig.connector(renew_sold_out=True)
     (renewed,) = renewing.push_stock([level(rig.listings(renewing)[external_id], 3)])
     assert renewed.status == "ok", renewed

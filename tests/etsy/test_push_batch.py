@@ -115,9 +115,9 @@ def test_policies_apply_per_listing_within_one_batch(rig: Rig) -> None:
     assert [rig.sandbox.listing_state(e) for e in (last, ours, theirs, sold, plain)] == [
         "inactive", "active", "inactive", "sold_out", "active"]
     assert rig.sandbox.fees == []
-    # One read for all five; PATCH to deactivate, PUT + PATCH to reactivate, and no
-    # write of all-zero quantities (Etsy refuses it).
-    assert calls_since(rig, start) == {"GET batch": 1, "PUT inventory": 4,
+    # One read for all five; PATCH to deactivate, PUT + PATCH to reactivate, no write
+    # to the sold_out listing, and no write of all-zero quantities (Etsy refuses it).
+    assert calls_since(rig, start) == {"GET batch": 1, "PUT inventory": 3,
                                        "PATCH listing": 2}
     puts = [json.loads(r.content) for r in rig.transport.sent[start:] if is_put(r)]
     assert all(p["products"][0]["offerings"][0]["quantity"] > 0 for p in puts)

@@ -17,6 +17,8 @@ from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
 from oneshop.sandboxshop import KINDS, SandboxShop
 from oneshop.service import Runner
+from oneshop.sim.check import check
+from oneshop.sim.scenario import Result, Sim
 
 
 def is_stock_write(request: httpx.Request) -> bool:
@@ -338,3 +340,42 @@ def test_sales_after_our_lost_write_do_not_hide_it_from_the_reconcile(rig: Rig) 
     rig.sb("gumroad").sell(ids["gumroad"], 2)
     assert rig.runner.poll("gumroad")
     _settles_without_edit(rig, "gumroad", ids, mug=2)
+
+
+class _EditThenSale(Sim):
+    """Seed 77231, scripted: the seller takes the last ring off Gumroad by hand; before
+    the second sighting folds that edit in, Shopify (still showing it) sells it."""
+
+    def run(self) -> Result:
+        self.truth.listings["RING"] = self.world.shop.seed("RING", 1)
+        self.truth.initial["RING"] = 1
+        self.world.start()
+        for kind in sorted(self.world.sandboxes):
+            self.reconcile(kind, link=True)
+        self.act.hand_edit("RING", "gumroad", 0)
+        self.clock.advance(60)
+        for kind in sorted(self.world.sandboxes):
+            self.reconcile(kind)  # the first sighting: not folded in yet
+        self.act.sell("RING", "shopify")
+        self.quiesce()
+        violations = self.truth.violations + check(self.world, self.truth, "")
+        return Result(seed=self.seed, violations=violations, trace=self.trace_lines,
+                      sales=len(self.truth.sales))
+
+
+def test_a_sale_racing_a_hand_edit_not_yet_folded_in_may_oversell(tmp_path: Path) -> None:
+    """Seed 77231: the checker counted that sale as not raced (the ledger still had the
+    ring) and called the oversell it caused a bug. The edit said the ring was gone: the
+    sale sold a unit that did not exist, and the one oversell alert is right."""
+    sim = _EditThenSale(1, tmp_path)
+    try:
+        result = sim.run()
+        with sim.world.app.sessions() as s:  # type: ignore[union-attr]
+            kinds = [mv.kind for mv in s.scalars(select(m.Movement).order_by(m.Movement.id))]
+            oversells = s.scalars(select(m.Alert).where(m.Alert.event == "oversell")).all()
+    finally:
+        sim.world.close()
+    assert kinds == ["count", "channel_edit", "sale"], "the edit was folded in first"
+    assert len(oversells) == 1
+    assert [sale.raced for sale in sim.truth.sales] == [True]
+    assert result.ok, result.report()

@@ -189,10 +189,12 @@ def _map_receipt(raw: dict[str, Any]) -> Order:
         raise InvalidRecord("receipt has no transactions")
     lines = tuple(_map_line(tx) for tx in transactions)
     restocks = tuple(
-        # Etsy does not put cancelled units back on the listing ("Canceling a sold-out
-        # item doesn't put the item back in your shop"), so the engine must push them.
+        # Etsy's help says a cancellation does not put the units back for sale ("Canceling
+        # doesn't put the item(s) back for sale in your shop"); the API documents nothing.
+        # So the engine pushes them (not applied), and takes a rise of exactly this many
+        # on the listing, before our push lands, for Etsy's own restock (may apply).
         Restock(key=f"cancel:{line.external_id}", line_external_id=line.external_id,
-                quantity=line.quantity, channel_applied=False)
+                quantity=line.quantity, channel_applied=False, channel_may_apply=True)
         for line in lines) if status == "cancelled" else ()
     return Order(external_id=str(receipt_id), status=status, currency=currency, total=total,
                  created_at=created, updated_at=max(created, updated), lines=lines,

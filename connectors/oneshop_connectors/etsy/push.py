@@ -144,6 +144,10 @@ class ListingPush:
                 desired[key] = min(max(level.quantity, 0), endpoints.MAX_QUANTITY)
         if not desired:
             return [early[i] for i in range(len(self.levels))]
+        if fresh.state == "sold_out" and not self.settings.renew_sold_out:
+            written = self._held_sold_out(current)
+            return [early.get(i) or written[level.listing.external_id]
+                    for i, level in enumerate(self.levels)]
         shaped = reshape(self.listing_id, fresh.inventory, desired,
                          readiness_state_id=fresh.readiness)
         if shaped.on_sale:
@@ -152,6 +156,20 @@ class ListingPush:
             written = self._zero_stock(fresh.state, current)
         return [early.get(i) or written[level.listing.external_id]
                 for i, level in enumerate(self.levels)]
+
+    def _held_sold_out(self, current: dict[str, int]) -> dict[str, PushResult]:
+        """A sold_out listing without consent to renew: nothing is written.
+
+        Etsy documents only that activating a sold_out listing renews it (a fee); what a
+        write to its inventory does is not documented, so none is made. The core holds
+        each quantity (`policy`) and pushes it once the listing is on sale again: renewed
+        by the seller, or by us when `renew_sold_out = true`.
+        """
+        return {lv.listing.external_id: _result(
+            lv, "policy", current.get(lv.listing.external_id),
+            f"sold_out: not renewed (renew_sold_out = false; renewal costs a fee); "
+            f"{min(max(lv.quantity, 0), endpoints.MAX_QUANTITY)} held until it is renewed",
+            "sold_out") for lv in self.levels}
 
     def _zero_stock(self, state: str, current: dict[str, int]) -> dict[str, PushResult]:
         """Etsy refuses all offerings at 0: apply the zero-stock policy instead."""
@@ -188,9 +206,6 @@ class ListingPush:
         """Put a listing back on sale when policy allows; (detail, status, state after)."""
         if state == "active":
             return "", "ok", state
-        if state == "sold_out" and not self.settings.renew_sold_out:
-            return ("sold_out: not renewed (renew_sold_out = false; renewal costs a fee)",
-                    "policy", state)
         # The state is the listing's: one level we deactivated and one with stock suffice.
         if state == "inactive" and not (any(lv.may_activate for lv in self.levels)
                                         and any(lv.quantity > 0 for lv in self.levels)):

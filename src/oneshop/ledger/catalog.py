@@ -35,6 +35,10 @@ class Seen:
     deactivated_by_us: bool
     drift_seen: int | None
     raced: int = 0  # bindings.raced_qty
+    state_before: str = ""  # the state the ledger had recorded before this read
+    restock_pending: int = 0  # bindings.restock_pending
+    stale_pushes: int = 0  # bindings.stale_pushes
+    stale_reconciles: int = 0  # bindings.stale_reconciles
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +56,7 @@ class Target:
     deactivated_by_us: bool
     listing: Listing
     raced: int = 0  # bindings.raced_qty
+    restock_pending: int = 0  # bindings.restock_pending
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -85,7 +90,7 @@ def upsert_listings(session: Session, account: str, listings: Sequence[Listing],
     seen = []
     for li in listings:
         b = known[li.external_id]
-        before = b.observed_qty
+        before, state_before = b.observed_qty, b.state
         fresh = (li.sku, li.title[:500], li.state, dict(li.extra))
         if li.external_id not in new_ids and (b.channel_sku, b.title, b.state, b.extra) != fresh:
             b.channel_sku, b.title, b.state, b.extra = (li.sku, li.title[:500], li.state,
@@ -95,7 +100,9 @@ def upsert_listings(session: Session, account: str, listings: Sequence[Listing],
         seen.append(Seen(binding_id=b.id, sku_id=b.sku_id, external_id=b.external_id,
                          observed_before=before, actual=li.quantity, state=li.state,
                          held_qty=b.held_qty, deactivated_by_us=b.deactivated_by_us,
-                         drift_seen=b.drift_seen, raced=b.raced_qty))
+                         drift_seen=b.drift_seen, raced=b.raced_qty,
+                         state_before=state_before, restock_pending=b.restock_pending,
+                         stale_pushes=b.stale_pushes, stale_reconciles=b.stale_reconciles))
     return seen
 
 
@@ -212,7 +219,8 @@ def targets(session: Session, account: str, *, reserve: int, cap: int | None,
         out.append(Target(binding_id=b.id, account=account, external_id=b.external_id,
                           sku_id=b.sku_id, sku=sku, on_hand=on_hand, published=int(published),
                           observed=b.observed_qty, deactivated_by_us=b.deactivated_by_us,
-                          listing=listing, raced=b.raced_qty))
+                          listing=listing, raced=b.raced_qty,
+                          restock_pending=b.restock_pending))
     return out
 
 

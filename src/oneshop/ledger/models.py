@@ -117,6 +117,14 @@ class Binding(Base):
     # have erased them. They are not taken off our belief (the write most likely erased
     # them), and the channel may show up to this many fewer until a read settles it.
     raced_qty: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Push answers that came back stale since the last reconcile, and how many
+    # reconciles in a row found some: a listing whose pushes never settle (drift.py).
+    stale_pushes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    stale_reconciles: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Units a cancellation booked for this listing that the channel may have put back on
+    # its own (undocumented: Etsy): a rise by exactly this much, seen before a push of
+    # ours lands, is the channel's restock, not a hand edit.
+    restock_pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # The channel's own order time up to which this listing's sales are already in the
     # SKU's adopted count (NULL: the account's takeover watermark).

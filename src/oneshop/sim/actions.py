@@ -11,10 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
 
-from oneshop.ledger import models as m
-from oneshop.sim.model import Sale, Truth
+from oneshop.sim.ledgerview import LedgerView
+from oneshop.sim.model import Edit, Sale, Truth
 from oneshop.sim.world import World
 
 Trace = Callable[[str], None]
@@ -26,6 +25,7 @@ class Actions:
         self.step = 0
         self.revoked: set[str] = set()
         self.disturbed: set[str] = set()  # channels that may not have heard every push
+        self.ledger = LedgerView(world)
 
     def sb(self, kind: str) -> Any:
         return self.world.sandboxes[kind]
@@ -61,30 +61,6 @@ class Actions:
             }
             self.truth.initial[skus[size]] = qtys[size]
 
-    # -- ledger views used to judge a sale ---------------------------------------------------
-
-    def _ledger_on_hand(self, sku: str) -> int:
-        app = self.world.app
-        assert app is not None
-        with app.sessions() as s:
-            return int(s.scalar(select(m.Sku.on_hand).where(m.Sku.sku == sku)) or 0)
-
-    def _booked_orders(self, sku: str, kind: str = "sale") -> set[tuple[str, str]]:
-        app = self.world.app
-        assert app is not None
-        with app.sessions() as s:
-            rows = s.execute(select(m.Movement.account, m.Movement.order_external_id)
-                             .join(m.Sku, m.Sku.id == m.Movement.sku_id)
-                             .where(m.Sku.sku == sku, m.Movement.kind == kind))
-            return {(str(a), str(o)) for a, o in rows}
-
-    def _bound(self, sku: str) -> bool:
-        app = self.world.app
-        assert app is not None
-        with app.sessions() as s:
-            return bool(s.scalar(select(func.count()).select_from(m.Sku)
-                                 .where(m.Sku.sku == sku)))
-
     # -- sales -------------------------------------------------------------------------------
 
     def sell(self, sku: str | None = None, kind: str | None = None, *,
@@ -98,16 +74,19 @@ class Actions:
         if shown < 1:
             return None
         qty = 1 if shown == 1 or self.rng.random() < 0.8 else 2
-        booked, back = self._booked_orders(sku), self._booked_orders(sku, "restock")
+        booked, back = self.ledger.booked_orders(sku), self.ledger.booked_orders(sku, "restock")
         unbooked = sum(s.quantity for s in self.truth.sales
                        if s.sku == sku and (s.kind, s.order_id) not in booked)
         # Units a cancellation put back (on the channel's shelf or ours), not yet booked.
         returning = sum(s.restock_expected for s in self.truth.sales
                         if s.sku == sku and (s.kind, s.order_id) not in back)
-        # What the ledger will have seen once every earlier sale is booked: below the
-        # quantity sold, the ledger goes under 0 (an oversell, if only until a cancellation
-        # it has not seen yet comes in); `avail` also counts units on their way back.
-        seen_left = self._ledger_on_hand(sku) - unbooked if self._bound(sku) else shown
+        # What the ledger will have seen once every earlier sale is booked and every
+        # earlier hand edit that took units off folded in: below the quantity sold, the
+        # ledger goes under 0 (an oversell, if only until a cancellation it has not seen
+        # yet comes in); `avail` also counts units on their way back.
+        cuts = self.ledger.pending_cuts(sku, self.truth.edits)
+        seen_left = (self.ledger.on_hand(sku) - unbooked + cuts
+                     if self.ledger.bound(sku) else shown)
         avail = seen_left + returning
         try:
             order_id = str(self.sb(kind).sell(ext, qty))
@@ -178,19 +157,38 @@ class Actions:
             self.disturbed.add(sale.kind)
         self.trace(f"{how} {sale.kind} {sale.order_id} ({sale.sku} x{sale.quantity})")
 
-    def hand_edit(self) -> None:
-        sku = self.rng.choice(sorted(self.truth.listings))
-        kind = self.rng.choice(sorted(self.truth.listings[sku]))
-        qty = self.rng.randint(0, 4)
+    def hand_edit(self, sku: str | None = None, kind: str | None = None,
+                  qty: int | None = None) -> None:
+        sku = sku or self.rng.choice(sorted(self.truth.listings))
+        kind = kind or self.rng.choice(sorted(self.truth.listings[sku]))
+        qty = self.rng.randint(0, 4) if qty is None else qty
         ext = self.truth.listings[sku][kind]
+        if kind == "etsy" and self.sb(kind).listing_state(ext) == "sold_out":
+            self._renew(sku, ext, max(qty, 1))
+            return
         if kind == "etsy" and (self.sb(kind).listing_state(ext) != "active"
                                or not self.sb(kind).is_enabled(ext)):
             # Sellers edit live offerings; a quantity typed into one they switched off
             # leaves it off, and the connector rightly never switches it back on.
             return
+        shown = self.sb(kind).quantity(ext) or 0
+        if self.ledger.bound(sku):
+            self.truth.edits.append(Edit(sku=sku, kind=kind, delta=qty - shown,
+                                         folded_before=self.ledger.folded_edits(sku, kind)))
         self.sb(kind).hand_edit(ext, qty)
         self.truth.edited.add(sku)
         self.trace(f"hand edit {kind} {sku} -> {qty}")
+
+    def _renew(self, sku: str, ext: str, qty: int) -> None:
+        """The seller renews a sold-out Etsy listing by hand, typing a quantity: back on
+        sale, and a quantity oneshop never pushed (a hand edit, measured from what it
+        held for the listing)."""
+        if self.ledger.bound(sku):
+            self.truth.edits.append(Edit(sku=sku, kind="etsy", delta=qty,
+                                         folded_before=self.ledger.folded_edits(sku, "etsy")))
+        self.sb("etsy").renew(ext, qty)
+        self.truth.edited.add(sku)
+        self.trace(f"renew etsy {sku} by hand -> {qty}")
 
     def malformed(self) -> None:
         kind = self.rng.choice(sorted(self.world.sandboxes))

@@ -19,6 +19,17 @@ class Sale:
     closed: bool = False  # cancelled or refunded: no further cancellation
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Edit:
+    """A seller's hand edit: `delta` on `kind`, made when the ledger held `folded_before`
+    channel_edit movements for that SKU and account (one more means it was folded in)."""
+
+    sku: str
+    kind: str
+    delta: int
+    folded_before: int
+
+
 @dataclass(slots=True, kw_only=True)
 class Truth:
     reserve: int
@@ -28,6 +39,7 @@ class Truth:
     sales: list[Sale] = field(default_factory=list)
     malformed: list[tuple[str, str]] = field(default_factory=list)  # (kind, order id)
     edited: set[str] = field(default_factory=set)  # SKUs a seller edited by hand
+    edits: list[Edit] = field(default_factory=list)
     secrets: set[str] = field(default_factory=set)
     violations: list[str] = field(default_factory=list)
 

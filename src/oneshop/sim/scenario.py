@@ -22,7 +22,7 @@ from oneshop.ledger import models as m
 from oneshop.sim.actions import Actions
 from oneshop.sim.check import check
 from oneshop.sim.model import Truth
-from oneshop.sim.world import Crash, World
+from oneshop.sim.world import Crash, World, etsy_restocks
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 POLL_S = 60.0
@@ -112,6 +112,8 @@ class Sim:
     def run(self) -> Result:
         started = time.perf_counter()
         self.act.seed_catalog()
+        if etsy_restocks(self.seed):
+            self.trace("etsy puts cancelled units back (restock_on_cancel)")
         self.act.collect_secrets()
         take_over(self.world.start())
         for kind in sorted(self.world.sandboxes):

@@ -108,6 +108,11 @@ class Injector:
             raise httpx.ReadTimeout("simulated lost answer", request=request)
 
 
+def etsy_restocks(seed: int) -> bool:
+    """The Etsy sandbox's `restock_on_cancel` for this seed."""
+    return seed % 2 == 1
+
+
 def is_stock_write(request: httpx.Request) -> bool:
     """Shopify's inventorySetQuantities, Etsy's inventory PUT, Gumroad's product PUT."""
     return request.method == "PUT" or b"inventorySetQuantities" in request.content
@@ -169,6 +174,11 @@ class World:
                 seed=seed * 7 + i + 1, clock=None if serve_http else clock.now)
             if serve_http:
                 self.shop.served[kind] = serve(self.shop.sandboxes[kind].wsgi_app)
+        # Undocumented: whether Etsy puts a cancelled sale's units back. Odd seeds say it
+        # does, even ones that it does not (the sandbox's default), so every range runs
+        # both; by parity, not the RNG, so a seed replays as it did before the switch.
+        etsy: Any = self.shop.sandboxes["etsy"]
+        etsy.restock_on_cancel = etsy_restocks(seed)
         self.store_fresh_tokens("etsy")
         self.pages: list[tuple[int, int]] = []  # (after id, last id) of each orders page
         self.app: app_mod.App | None = None

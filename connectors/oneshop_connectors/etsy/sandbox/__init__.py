@@ -40,8 +40,10 @@ class EtsySandbox:
     writes: int
 
     def __init__(self, *, seed: int = 0, latency_s: float = 0.0,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None,
+                 restock_on_cancel: bool = False) -> None:
         self.state = EtsyState(seed=seed, clock=clock or _utc_now)
+        self.state.restock_on_cancel = restock_on_cancel
         self.keystring = f"sandboxkey{seed:04d}" + "".join(
             self.state.rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(14))
         self.shared_secret = "".join(
@@ -125,6 +127,25 @@ class EtsySandbox:
                 listing.state = "sold_out"  # as when the last unit sells on Etsy.com
             listing.updated_ts = self.state.now_ts()
 
+    @property
+    def restock_on_cancel(self) -> bool:
+        """Whether a cancellation puts the units back on the listing (undocumented by
+        Etsy; False, the default, is what Etsy's help says)."""
+        with self.state.lock:
+            return self.state.restock_on_cancel
+
+    @restock_on_cancel.setter
+    def restock_on_cancel(self, value: bool) -> None:
+        with self.state.lock:
+            self.state.restock_on_cancel = bool(value)
+
+    def renew(self, external_id: str, quantity: int = 1) -> None:
+        """The seller renews a sold_out listing by hand on Etsy.com (a fee), typing
+        `quantity` for this product."""
+        with self.state.lock:
+            listing, product = self.state.find_product(external_id)
+            self.state.renew_by_hand(listing, product, quantity)
+
     def set_listing_state(self, external_id: str, state: str) -> None:
         """The seller (de)activates a listing by hand on Etsy.com."""
         with self.state.lock:
@@ -157,8 +178,9 @@ class EtsySandbox:
         return str(receipt.receipt_id)
 
     def cancel(self, order_id: str, *, restock: bool = True) -> None:
-        """Cancel a receipt. Etsy never puts cancelled units back on its own shelf and
-        receipts carry no restock flag, so `restock` has no effect Etsy could show."""
+        """Cancel a receipt. Receipts carry no restock flag, so `restock` has no effect
+        Etsy could show; whether the units go back on the listing is the sandbox's
+        `restock_on_cancel` setting."""
         with self.state.lock:
             self.state.cancel(int(order_id))
 

@@ -4,6 +4,8 @@ POST /_sandbox/etsy/variant_listing {title, variants: [[sku|null, value, quantit
      -> {external_ids}
 POST /_sandbox/etsy/listing_state {external_id, state}   (the seller (de)activates by hand)
 POST /_sandbox/etsy/refund {order_id, amount_cents}
+POST /_sandbox/etsy/renew {external_id, quantity?}       (the seller renews a sold_out listing)
+POST /_sandbox/etsy/settings {restock_on_cancel?}        (undocumented behaviours, see docs)
 POST /_sandbox/etsy/expire_tokens
 POST /_sandbox/etsy/rate_limits {per_second?, per_day?, misspelt_header?}
 POST /_sandbox/etsy/webhooks {url, secret?} -> {secret}
@@ -34,6 +36,13 @@ def _handle(sandbox: EtsySandbox, action: str, req: Request) -> Any:
     if action == "listing_state":
         sandbox.set_listing_state(body["external_id"], body["state"])
         return {}
+    if action == "renew":
+        sandbox.renew(body["external_id"], int(body.get("quantity", 1)))
+        return {}
+    if action == "settings":
+        if "restock_on_cancel" in body:
+            sandbox.restock_on_cancel = bool(body["restock_on_cancel"])
+        return {"restock_on_cancel": sandbox.restock_on_cancel}
     if action == "refund":
         sandbox.refund(body["order_id"], int(body["amount_cents"]))
         return {}

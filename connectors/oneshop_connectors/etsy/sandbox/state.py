@@ -101,6 +101,11 @@ class EtsyState:
         self.listings: dict[int, ListingRecord] = {}
         self.receipts: dict[int, Receipt] = {}
         self.fees: list[tuple[int, str]] = []  # (listing_id, why): renewals Etsy would bill
+        # Undocumented: whether a cancellation puts the units back on the listing. Etsy's
+        # help says it does not ("Canceling doesn't put the item(s) back for sale in your
+        # shop", help article 4553), the API says nothing; False is that reading and the
+        # default (docs/connectors/etsy.md), True the other one. Tests run both.
+        self.restock_on_cancel = False
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -178,10 +183,27 @@ class EtsyState:
 
     def cancel(self, receipt_id: int) -> None:
         receipt = self.receipts[receipt_id]
-        # Etsy does not move last_modified on a cancellation (etsy/open-api#604), and a
-        # cancelled sale does not go back on the shelf ("Canceling a sold-out item doesn't
-        # put the item back in your shop", help.etsy.com 115015587347).
+        # Etsy does not move last_modified on a cancellation (etsy/open-api#604).
         receipt.status = "canceled"
+        if self.restock_on_cancel:
+            for tx in receipt.transactions:
+                self._restock(tx)
+
+    def _restock(self, tx: Transaction) -> None:
+        """The restock_on_cancel reading: the units go back to the product sold, found by
+        SKU or variation (our writes regenerate product ids). A listing that is off sale
+        stays off sale ("You can renew a sold out item" is the seller's move)."""
+        listing = self.listings.get(tx.listing_id)
+        values = sorted(v for pv in tx.product_data for v in pv.get("value_ids", []))
+        for product in listing.products if listing is not None else []:
+            if (product.sku and product.sku == tx.sku) or (
+                    not product.sku and product.value_ids() == values):
+                offering = product.offering
+                if offering.quantity == 0:
+                    offering.is_enabled = True  # it was off for lack of stock
+                offering.quantity = min(offering.quantity + (tx.quantity or 0), MAX_QUANTITY)
+                listing.updated_ts = self.now_ts()  # type: ignore[union-attr]
+                return
 
     def refund(self, receipt_id: int, amount_cents: int) -> None:
         receipt = self.receipts[receipt_id]
@@ -245,6 +267,17 @@ class EtsyState:
             raise InventoryRefused("Price must be greater than 0")
         return Offering(self.next_id(), quantity, bool(raw["is_enabled"]),
                         round(float(price) * 100), raw["readiness_state_id"])
+
+    def renew_by_hand(self, listing: ListingRecord, product: Product, quantity: int) -> None:
+        """The seller renews a sold_out listing on Etsy.com, typing the quantity of one
+        product: it goes back on sale at once, and the renewal is billed."""
+        if listing.state != "sold_out" or quantity < 1:
+            raise InventoryRefused("only a sold_out listing renews, with a quantity of 1 or more")
+        product.offering.quantity = min(quantity, MAX_QUANTITY)
+        product.offering.is_enabled = True
+        listing.state = "active"
+        listing.updated_ts = self.now_ts()
+        self.fees.append((listing.listing_id, "renewal"))
 
     def set_state(self, listing: ListingRecord, state: str) -> None:
         """updateListing(state): active/inactive; activating a sold_out listing renews it."""
