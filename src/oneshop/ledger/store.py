@@ -315,8 +315,10 @@ class Cutoffs:
     order was created before the cut-off (the listing's own, for a listing adopted after
     the takeover, else the account's watermark), and a restock when its order was last
     updated before it. (What the takeover itself read is history already, under its
-    source keys; an order at the very watermark that it did not read is new.) A history movement is stored with delta 0 under the same
-    source key a sale would use, so a later read of the same order never books it.
+    source keys; an order at the very watermark that it did not read is new.)
+
+    A history movement is stored with delta 0 under the same source key a sale would
+    use, so a later read of the same order never books it.
     """
 
     taken_over: bool
