@@ -12,9 +12,11 @@ from oneshop.cli import main
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "oneshop.example.toml"
 # Dummy secret values for the example's references; distinctive, so a leak is obvious.
-EXAMPLE_ENV = {"ONESHOP_SHOPIFY_CLIENT_SECRET": "shpss-SECRET-0001",
-               "ONESHOP_GUMROAD_TOKEN": "gum-SECRET-0002"}
+# The example names credential files only (the names deploy/ loads), no variables.
+EXAMPLE_ENV: dict[str, str] = {}
 EXAMPLE_CREDENTIALS = {"etsy_shared_secret": "etsy-SECRET-0003",
+                       "shopify_client_secret": "shpss-SECRET-0001",
+                       "gumroad_access_token": "gum-SECRET-0002",
                        "gumroad_webhook_token": "hook-SECRET-0004"}
 Run = Callable[..., tuple[int, str, str]]
 
