@@ -19,6 +19,7 @@ EXAMPLE_CREDENTIALS = {"etsy_shared_secret": "etsy-SECRET-0003",
                        "gumroad_access_token": "gum-SECRET-0002",
                        "gumroad_webhook_token": "hook-SECRET-0004"}
 Run = Callable[..., tuple[int, str, str]]
+SECRET = "tok-VERY-SECRET-4242"  # the token GOOD configs (test_check.py) read from T_GUM_TOKEN
 
 
 @pytest.fixture
@@ -46,3 +47,11 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         out = capsys.readouterr()
         return code, out.out, out.err
     return invoke
+
+
+@pytest.fixture
+def write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where a test writes its config; T_GUM_TOKEN set, no credentials directory."""
+    monkeypatch.setenv("T_GUM_TOKEN", SECRET)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    return tmp_path / "oneshop.toml"
