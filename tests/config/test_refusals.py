@@ -40,6 +40,12 @@ def one_problem(run: Run, path: Path, text: str) -> str:
     return problems(err)[0]
 
 
+def said(line: str, path: Path, key: str) -> str:
+    """What the line says about `key` (the file name may hold any word: not searched)."""
+    assert line.startswith(f"{path}: {key}: "), line
+    return line.removeprefix(f"{path}: {key}: ")
+
+
 def with_account_line(line: str) -> str:
     return GOOD.replace('kind = "gumroad"', f'kind = "gumroad"\n{line}')
 
@@ -62,8 +68,7 @@ def with_account_line(line: str) -> str:
 ])
 def test_infinite_nan_and_absurd_numbers_are_refused(
         run: Run, write: Path, text: str, key: str, why: str) -> None:
-    line = one_problem(run, write, text)
-    assert line.startswith(f"{write}: {key}: ") and why in line, line
+    assert why in said(one_problem(run, write, text), write, key)
 
 
 @pytest.mark.parametrize(("table", "listen", "why"), [
@@ -76,7 +81,7 @@ def test_infinite_nan_and_absurd_numbers_are_refused(
 def test_a_listen_address_run_cannot_bind_is_refused(
         run: Run, write: Path, table: str, listen: str, why: str) -> None:
     line = one_problem(run, write, f'{GOOD}[{table}]\nlisten = "{listen}"\n')
-    assert line.startswith(f"{write}: {table}.listen: ") and why in line, line
+    assert why in said(line, write, f"{table}.listen")
 
 
 def test_an_ipv6_webhook_address_loses_its_brackets_for_the_receiver(
@@ -157,9 +162,9 @@ def test_etsy_keystring_is_not_taken_for_a_secret(run: Run, write: Path) -> None
 ])
 def test_a_database_url_run_cannot_open_is_refused(
         run: Run, write: Path, url: str, why: str) -> None:
-    line = one_problem(run, write, f'[service]\ndatabase_url = "{url}"\n{GOOD}')
-    assert line.startswith(f"{write}: service.database_url: ") and why in line, line
-    assert "sqlalche.me" not in line and "Error" not in line
+    line = said(one_problem(run, write, f'[service]\ndatabase_url = "{url}"\n{GOOD}'), write,
+                "service.database_url")
+    assert why in line and "sqlalche.me" not in line and "Error" not in line
 
 
 def test_a_malformed_database_url_is_never_echoed(run: Run, write: Path) -> None:

@@ -107,17 +107,46 @@ def test_a_second_holder_is_refused_at_once_naming_the_first(
     lock.release(held)
 
 
+def probe(url: str) -> list[str]:
+    """A process that exits 3 if the ledger's lock is held elsewhere, else 0."""
+    return [sys.executable, "-c", "import sys\nfrom oneshop import lock\n"
+            "try:\n    lock.acquire(sys.argv[1])\nexcept lock.LedgerBusy:\n    sys.exit(3)\n",
+            url]
+
+
+def test_an_app_holds_the_lock_from_build_to_close(shop: SandboxShop) -> None:
+    assert shop.database_url is not None
+    application = shop.build_app()
+    assert subprocess.run(probe(shop.database_url)).returncode == 3
+    application.close()
+    assert subprocess.run(probe(shop.database_url)).returncode == 0
+    dry = shop.build_app(dry_run=True)  # strictly read-only: takes no lock
+    assert dry.ledger_lock is None
+    dry.close()
+
+
+def test_a_build_that_fails_lets_go_of_the_lock(tmp_path: Path) -> None:
+    from oneshop.app import build
+    from oneshop.config import load
+    from oneshop.ledger.schema import SchemaOutOfDate
+
+    config = tmp_path / "oneshop.toml"
+    config.write_text(f'[service]\nstate_dir = "{tmp_path}"\n[accounts.gum]\nkind = "gumroad"\n'
+                      '[accounts.gum.secrets]\naccess_token = { env = "T" }\n')
+    cfg = load(config, env={"T": "x"})
+    with pytest.raises(SchemaOutOfDate):  # a ledger never upgraded
+        build(cfg)
+    assert subprocess.run(probe(cfg.database_url)).returncode == 0
+
+
 def test_holds_in_one_process_are_counted_and_the_last_release_frees_it(
         tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
-    probe = [sys.executable, "-c", "import sys\nfrom oneshop import lock\n"
-             "try:\n    lock.acquire(sys.argv[1])\nexcept lock.LedgerBusy:\n    sys.exit(3)\n",
-             url]
     first, second = lock.acquire(url), lock.acquire(url)  # an App and its reload
     lock.release(first)
-    assert subprocess.run(probe).returncode == 3  # still held by the second
+    assert subprocess.run(probe(url)).returncode == 3  # still held by the second
     lock.release(second)
-    assert subprocess.run(probe).returncode == 0
+    assert subprocess.run(probe(url)).returncode == 0
     lock.release(second)  # one release too many changes nothing
 
 
