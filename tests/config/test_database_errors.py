@@ -85,3 +85,10 @@ def test_postgresql_unreachable_is_one_line_with_the_password_masked(
                            "postgresql+psycopg://shop:***@127.0.0.1:1/oneshop failed: ")
     assert line.endswith("PostgreSQL does not answer: check that it runs and that the host "
                          "and port are right")
+
+
+def test_a_password_the_driver_repeats_is_masked_too() -> None:
+    exc = OperationalError("SELECT 1", None, Exception(
+        "invalid dsn: postgresql://shop:pw-VERY-SECRET@db:5432/oneshop"))
+    line = describe_error(exc, "postgresql+psycopg://shop:pw-VERY-SECRET@db:5432/oneshop")
+    assert "pw-VERY-SECRET" not in line and "shop:***@db" in line
