@@ -145,6 +145,21 @@ def test_a_secret_setting_written_inline_is_refused_once_not_also_as_missing(
     assert "accounts.gum.settings.access_token: a secret" in one_problem(run, write, text)
 
 
+def test_the_built_in_connectors_secrets_and_only_those_are_named_like_secrets() -> None:
+    """A connector setting named like a secret could never be written under settings."""
+    from pydantic import SecretStr
+
+    from oneshop.configrules import looks_secret
+    from oneshop.plugins import available_connectors
+
+    for kind in ("etsy", "shopify", "gumroad"):
+        fields = available_connectors()[kind].settings_model.model_fields
+        secret = {n for n, f in fields.items() if SecretStr in (f.annotation,
+                                                                 *getattr(f.annotation,
+                                                                          "__args__", ()))}
+        assert secret and {n for n in fields if looks_secret(n)} == secret, kind
+
+
 def test_etsy_keystring_is_not_taken_for_a_secret(run: Run, write: Path) -> None:
     text = ETSY.format(name="etsy", enabled="true", shop_id=42)
     code, _, err = check(run, write, text)
