@@ -3,6 +3,7 @@ masked) and what to do; never SQLAlchemy's text with its SQL and its link."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -92,3 +93,20 @@ def test_a_password_the_driver_repeats_is_masked_too() -> None:
         "invalid dsn: postgresql://shop:pw-VERY-SECRET@db:5432/oneshop"))
     line = describe_error(exc, "postgresql+psycopg://shop:pw-VERY-SECRET@db:5432/oneshop")
     assert "pw-VERY-SECRET" not in line and "shop:***@db" in line
+
+
+def test_a_postgresql_database_that_does_not_exist_is_one_line(run: Run, write: Path) -> None:
+    from sqlalchemy.engine import make_url
+
+    pg_url = os.environ.get("ONESHOP_TEST_DATABASE_URL")
+    if not pg_url:
+        pytest.skip("ONESHOP_TEST_DATABASE_URL is not set: PostgreSQL ledger tests skipped")
+    url = make_url(pg_url).set(database="oneshop_t_never_created", password="pw-VERY-SECRET")
+    write.write_text(f'[service]\ndatabase_url = "{url.render_as_string(hide_password=False)}"'
+                     f"\n{GOOD}")
+    code, _, err = run("--config", str(write), "status")
+    assert code == 1
+    line = one_error_line(err)
+    assert url.render_as_string(hide_password=True) in line and "pw-VERY-SECRET" not in err
+    assert line.endswith('database "oneshop_t_never_created" does not exist; create it, then '
+                         "run `oneshop db upgrade`")
