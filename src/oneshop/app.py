@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -16,6 +17,7 @@ import httpx
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from oneshop import lock
 from oneshop.accounts import AccountRules, Accounts
 from oneshop.config import Config
 from oneshop.engine import SyncEngine
@@ -68,13 +70,12 @@ class LedgerTokenStore:
     def _locked(self) -> Iterator[None]:
         # Threads of this process, then other processes on this host (a file lock).
         with self._thread_lock:
-            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.lock_path, "a") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
+            fd = lock.open_private(self.lock_path)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # releases the flock
 
 
 @dataclass(slots=True, kw_only=True)
@@ -85,19 +86,38 @@ class App:
     accounts: Accounts
     engine: SyncEngine
     clock: Clock
+    ledger_lock: Path | None = None  # this App's hold on the SQLite ledger (lock.py)
 
     def close(self) -> None:
         self.accounts.close()
         self.db.dispose()
+        lock.release(self.ledger_lock)
+        self.ledger_lock = None
 
 
 def build(config: Config, *, clock: Clock = utcnow, sleep: Sleep = time.sleep,
           transports: Mapping[str, httpx.BaseTransport] | None = None,
-          read_only: bool = False, check_schema: bool = True,
+          read_only: bool = False, check_schema: bool = True, hold_ledger: bool = True,
           on_push: Callable[[str, int], None] | None = None) -> App:
     """Open the ledger, build every enabled account's connector, wire the engine.
 
-    read_only: write nothing to the ledger here (the dry run)."""
+    A syncing App holds the SQLite ledger's process lock until closed (LedgerBusy if
+    another process has it); a read-only one (the dry run) writes nothing to the ledger
+    and takes no lock."""
+    held = lock.acquire(config.database_url) if hold_ledger and not read_only else None
+    try:
+        application = _build(config, clock=clock, sleep=sleep, transports=transports,
+                             read_only=read_only, check_schema=check_schema, on_push=on_push)
+    except BaseException:
+        lock.release(held)
+        raise
+    application.ledger_lock = held
+    return application
+
+
+def _build(config: Config, *, clock: Clock, sleep: Sleep,
+           transports: Mapping[str, httpx.BaseTransport] | None, read_only: bool,
+           check_schema: bool, on_push: Callable[[str, int], None] | None) -> App:
     db = make_engine(config.database_url)
     if check_schema:
         require_current(db)

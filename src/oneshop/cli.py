@@ -43,11 +43,19 @@ def config_group() -> None:
 @config_group.command("check")
 @click.pass_context
 def config_check(ctx: click.Context) -> None:
-    """Validate the config; exit 2 with one line per problem."""
+    """Validate the config and what it names on this machine; exit 2 with one line per
+    problem, exit 0 with `warning:` lines for what runs but not as meant."""
+    from oneshop.checks import check
+
     cfg = _config(ctx)
+    found = check(cfg)
+    if found.problems:
+        raise ConfigError(found.problems)
     kinds = ", ".join(f"{n} ({a.config.kind})" for n, a in cfg.accounts.items()) or "none"
     click.echo(f"{cfg.path}: ok: {len(cfg.accounts)} account(s): {kinds}; "
                f"database {_safe_url(cfg.database_url)}")
+    for warning in found.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 def _safe_url(url: str) -> str:
@@ -234,8 +242,11 @@ def demo(show_logs: bool) -> None:
 
 def main() -> None:
     """Entry point: turn expected errors into one line and an exit code."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    state: dict[str, Any] = {}  # the group's ctx.obj: the config, once a command loaded it
     try:
-        cli.main(standalone_mode=False)
+        cli.main(standalone_mode=False, obj=state)
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)
@@ -247,6 +258,14 @@ def main() -> None:
         raise SystemExit(130) from None
     except OneshopError as exc:
         click.echo(f"error: {logs.REDACTOR.scrub(str(exc))}", err=True)
+        raise SystemExit(1) from None
+    except SQLAlchemyError as exc:
+        from oneshop.ledger.db import describe_error
+
+        log.debug("cli.database_failed", exc_info=True)
+        cfg = state.get("config")
+        line = describe_error(exc, cfg.database_url if isinstance(cfg, Config) else None)
+        click.echo(f"error: {logs.REDACTOR.scrub(line)}", err=True)
         raise SystemExit(1) from None
     except SystemExit:
         raise

@@ -3,6 +3,8 @@
 Secrets are never in the file: each names an environment variable or a credential file,
 resolved against $CREDENTIALS_DIRECTORY (systemd LoadCredential=) or /run/secrets (Docker).
 Every problem is reported as "FILE: key.path: what is wrong"; secret values never are.
+Whatever `oneshop run` would trip on is refused here, at load, so `config check` and `run`
+refuse the same things (rules that need more than the models: configrules.py).
 """
 
 from __future__ import annotations
@@ -12,22 +14,42 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from oneshop import configrules as rules
 from oneshop.errors import ConfigError
 from oneshop.plugins import available_connectors
-from oneshop.protocols import ConnectorFactory
+from oneshop.protocols import ConnectorFactory, StoreIdentity
 
 DEFAULT_PATH = Path("/etc/oneshop/oneshop.toml")
 SECRET_DIRS = ("CREDENTIALS_DIRECTORY",)
 DOCKER_SECRETS = Path("/run/secrets")
+# Upper bounds: past them a value is a typo, and some overflow the scheduler (inf did).
+DAY_S = 86_400.0
+WEEK_S = 7 * DAY_S
+MAX_UNITS = 1_000_000  # reserve and cap; no channel shows more (Etsy: 999)
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _listen(value: str) -> str:
+    problem = rules.listen_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
 
 
 class SecretRef(Strict):
@@ -64,37 +86,45 @@ class LoggingConfig(Strict):
 
 class WebhooksConfig(Strict):
     listen: str = Field(description="host:port for the webhook receiver, e.g. 127.0.0.1:8780")
-    max_body_bytes: int = Field(1_000_000, gt=0)
+    max_body_bytes: int = Field(1_000_000, gt=0, le=100_000_000)
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        # The receiver binds rpartition(":")'s host verbatim: "[::1]" must lose its brackets.
+        host, port = rules.listen_host(_listen(value))
+        return f"{host}:{port}"
 
 
 class AlertsConfig(Strict):
     command: list[str] = Field(min_length=1, description=(
         "program and arguments run with each alert as JSON on stdin, "
         'e.g. ["ntfy", "publish", "shop"]'))
-    min_interval_s: float = Field(60.0, ge=0, description=(
+    min_interval_s: float = Field(60.0, ge=0, le=WEEK_S, description=(
         "at most one run per event and account in this many seconds"))
-    timeout_s: float = Field(30.0, gt=0, description="a run taking longer is killed")
+    timeout_s: float = Field(30.0, gt=0, le=3600, description="a run taking longer is killed")
 
 
 class MetricsConfig(Strict):
-    listen: str = Field(pattern=r"^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]]+):\d{1,5}$", description=(
-        "host:port for the Prometheus endpoint, e.g. 127.0.0.1:9464"))
+    listen: str = Field(description="host:port for the Prometheus endpoint, e.g. 127.0.0.1:9464")
+
+    _host_port = field_validator("listen")(_listen)
 
 
 class SkuOverride(Strict):
-    reserve: int | None = Field(None, ge=0)
-    cap: int | None = Field(None, ge=0)
+    reserve: int | None = Field(None, ge=0, le=MAX_UNITS)
+    cap: int | None = Field(None, ge=0, le=MAX_UNITS)
 
 
 class AccountConfig(Strict):
     kind: str = Field(description="connector kind: an installed `oneshop.connectors` entry")
     enabled: bool = True
-    poll_seconds: float = Field(60.0, ge=0.5)
-    reconcile_seconds: float = Field(3600.0, ge=1)
-    discover_seconds: float = Field(21600.0, ge=1)
-    stale_after_polls: int = Field(10, ge=2)
-    reserve: int = Field(0, ge=0, description="units held back from this channel")
-    cap: int | None = Field(None, ge=0, description="show at most this many units")
+    poll_seconds: float = Field(60.0, ge=0.5, le=DAY_S)
+    reconcile_seconds: float = Field(3600.0, ge=1, le=WEEK_S)
+    discover_seconds: float = Field(21600.0, ge=1, le=WEEK_S)
+    stale_after_polls: int = Field(10, ge=2, le=10_000)
+    reserve: int = Field(0, ge=0, le=MAX_UNITS, description="units held back from this channel")
+    cap: int | None = Field(None, ge=0, le=MAX_UNITS, description="show at most this many units")
     hand_edit_policy: Literal["adopt", "overwrite", "alert"] = "adopt"
     webhook_secret: SecretRef | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
@@ -146,8 +176,10 @@ def resolve_secret(ref: SecretRef, env: Mapping[str, str]) -> str:
     """The secret's value; ValueError says where it was looked for (never the value)."""
     if ref.env is not None:
         value = env.get(ref.env)
-        if not value:
+        if value is None:
             raise ValueError(f"environment variable {ref.env} is not set")
+        if not value.strip():
+            raise ValueError(f"environment variable {ref.env} is empty")
         return value.strip()
     assert ref.credential is not None
     if "/" in ref.credential or ref.credential.startswith("."):
@@ -157,10 +189,14 @@ def resolve_secret(ref: SecretRef, env: Mapping[str, str]) -> str:
         candidate = directory / ref.credential
         if candidate.is_file():
             try:
-                return candidate.read_text().strip()
-            except OSError as exc:
+                value = candidate.read_text().strip()
+            except (OSError, UnicodeDecodeError) as exc:
                 raise ValueError(f"credential file {candidate} is unreadable: "
-                                 f"{exc.strerror}") from None
+                                 f"{getattr(exc, 'strerror', None) or 'not UTF-8 text'}"
+                                 ) from None
+            if not value:
+                raise ValueError(f"credential file {candidate} is empty")
+            return value
     raise ValueError(f"credential {ref.credential!r} not found in "
                      + ", ".join(str(d) for d in dirs))
 
@@ -169,12 +205,15 @@ def _loc(prefix: str, loc: tuple[int | str, ...]) -> str:
     return ".".join([prefix, *map(str, loc)] if prefix else list(map(str, loc)))
 
 
+def _message(err: Any) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
 def _problems(path: Path, prefix: str, exc: ValidationError) -> list[str]:
-    out = []
-    for err in exc.errors(include_input=False, include_url=False):
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        out.append(f"{path}: {_loc(prefix, err['loc'])}: {msg}")
-    return out
+    return [f"{path}: {_loc(prefix, err['loc'])}: {_message(err)}"
+            for err in exc.errors(include_input=False, include_url=False)]
 
 
 def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
@@ -182,7 +221,8 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
     path = path or default_path()
     env = os.environ if env is None else env
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: editors on Windows start the file with a BOM, which TOML refuses.
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError([f"{path}: cannot read: no such file"]) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -194,15 +234,54 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
     except ValidationError as exc:
         raise ConfigError(_problems(path, "", exc)) from None
     problems: list[str] = []
+    url_given = file.service.database_url
+    if url_given is not None and (wrong := rules.database_url_problem(url_given)) is not None:
+        problems.append(f"{path}: service.database_url: {wrong}")
+    if not file.accounts:
+        problems.append(f"{path}: accounts: no account configured; add an [accounts.NAME] "
+                        "table (see config/oneshop.example.toml)")
     secrets: list[str] = []
     accounts = {name: acc for name, cfg in file.accounts.items()
                 if (acc := _account(path, name, cfg, env, problems, secrets)) is not None}
+    problems += _same_store(path, accounts)
     if problems:
         raise ConfigError(problems)
     sdir = state_dir(file.service, env)
     url = file.service.database_url or f"sqlite:///{sdir / 'oneshop.sqlite3'}"
     return Config(path=path, file=file, database_url=url, state_dir=sdir, accounts=accounts,
                   secrets=tuple(secrets))
+
+
+def _same_store(path: Path, accounts: Mapping[str, Account]) -> list[str]:
+    """Two enabled accounts on one store would each book every sale: refuse them."""
+    identities: dict[str, str | None] = {}
+    for name, acc in accounts.items():
+        if acc.config.enabled and isinstance(acc.factory, StoreIdentity):
+            try:
+                identity = acc.factory.store_identity(acc.settings)
+            except Exception:  # a third-party hook's bug must not hide the other problems
+                identity = None
+            identities[name] = None if identity is None else f"{acc.config.kind}:{identity}"
+    return [f"{path}: {', '.join(f'accounts.{n}' for n in names)}: point at the same store "
+            f"({identity.split(':', 1)[1]}); each would book every sale, so keep one of them"
+            for names, identity in rules.same_store(identities)]
+
+
+def _settings_problems(path: Path, where: str, cfg: AccountConfig,
+                       model: type[BaseModel]) -> dict[str, str]:
+    """Settings keys refused before the connector's model sees them, with why."""
+    secret_fields = {name for name, field in model.model_fields.items()
+                     if SecretStr in (field.annotation, *get_args(field.annotation))}
+    refused: dict[str, str] = {}
+    for key, value in cfg.settings.items():
+        if key in secret_fields or rules.looks_secret(key):
+            refused[key] = (f"{path}: {where}.settings.{key}: a secret is never written in "
+                            f"the file; put it under [{where}.secrets] as "
+                            '{ env = "…" } or { credential = "…" }')
+        elif (bad := next(rules.non_finite(value, (key,)), None)) is not None:
+            refused[key] = f"{path}: {_loc(f'{where}.settings', bad)}: Input should be a " \
+                           "finite number"
+    return refused
 
 
 def _account(path: Path, name: str, cfg: AccountConfig, env: Mapping[str, str],
@@ -214,9 +293,11 @@ def _account(path: Path, name: str, cfg: AccountConfig, env: Mapping[str, str],
         problems.append(f"{path}: {where}.kind: unknown connector {cfg.kind!r} "
                         f"(installed: {known})")
         return None
-    values: dict[str, Any] = dict(cfg.settings)
+    refused = _settings_problems(path, where, cfg, factory.settings_model)
+    problems += refused.values()
+    values: dict[str, Any] = {k: v for k, v in cfg.settings.items() if k not in refused}
     refs = dict(cfg.secrets)
-    missing: set[str] = set()
+    missing: set[str] = set(refused)
     for key, ref in refs.items():
         try:
             values[key] = SecretStr(resolve_secret(ref, env))
@@ -238,7 +319,9 @@ def _account(path: Path, name: str, cfg: AccountConfig, env: Mapping[str, str],
             if err["loc"] and err["loc"][0] in missing:
                 continue  # reported above, once: where the secret was looked for
             section = "secrets" if err["loc"] and err["loc"][0] in refs else "settings"
-            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(f"{path}: {_loc(f'{where}.{section}', err['loc'])}: {msg}")
+            problems.append(f"{path}: {_loc(f'{where}.{section}', err['loc'])}: "
+                            f"{_message(err)}")
+        return None
+    if refused:
         return None
     return Account(name=name, config=cfg, factory=factory, settings=settings, webhook_secret=hook)

@@ -187,6 +187,21 @@ class InteractiveAuth(Protocol):
 
 
 @runtime_checkable
+class StoreIdentity(Protocol):
+    """A factory that can tell which store an account's settings point at (optional).
+
+    Two accounts on one store would each book every sale; the config refuses them.
+    """
+
+    def store_identity(self, settings: BaseModel) -> str | None:
+        """Equal for two accounts on the same store, else different; None if unknown.
+
+        Shown to the seller, so never a secret in clear (hash it).
+        """
+        ...
+
+
+@runtime_checkable
 class WebhookVerifier(Protocol):
     """A factory whose channel signs its webhook deliveries."""
 

@@ -12,11 +12,14 @@ from oneshop.cli import main
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "oneshop.example.toml"
 # Dummy secret values for the example's references; distinctive, so a leak is obvious.
-EXAMPLE_ENV = {"ONESHOP_SHOPIFY_CLIENT_SECRET": "shpss-SECRET-0001",
-               "ONESHOP_GUMROAD_TOKEN": "gum-SECRET-0002"}
+# The example names credential files only (the names deploy/ loads), no variables.
+EXAMPLE_ENV: dict[str, str] = {}
 EXAMPLE_CREDENTIALS = {"etsy_shared_secret": "etsy-SECRET-0003",
+                       "shopify_client_secret": "shpss-SECRET-0001",
+                       "gumroad_access_token": "gum-SECRET-0002",
                        "gumroad_webhook_token": "hook-SECRET-0004"}
 Run = Callable[..., tuple[int, str, str]]
+SECRET = "tok-VERY-SECRET-4242"  # the token GOOD configs (test_check.py) read from T_GUM_TOKEN
 
 
 @pytest.fixture
@@ -44,3 +47,11 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         out = capsys.readouterr()
         return code, out.out, out.err
     return invoke
+
+
+@pytest.fixture
+def write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where a test writes its config; T_GUM_TOKEN set, no credentials directory."""
+    monkeypatch.setenv("T_GUM_TOKEN", SECRET)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    return tmp_path / "oneshop.toml"

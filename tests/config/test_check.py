@@ -7,22 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Run
+from .conftest import SECRET, Run
 
-SECRET = "tok-VERY-SECRET-4242"
 GOOD = """
 [accounts.gum]
 kind = "gumroad"
 [accounts.gum.secrets]
 access_token = { env = "T_GUM_TOKEN" }
 """
-
-
-@pytest.fixture
-def write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("T_GUM_TOKEN", SECRET)
-    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
-    return tmp_path / "oneshop.toml"
 
 
 def check(run: Run, path: Path, text: str | None = None) -> tuple[int, str, str]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
 
+import pytest
 from pydantic import BaseModel
 
 from oneshop import config as c
@@ -22,7 +24,13 @@ def test_the_example_validates_with_its_secrets_resolved(example_env: Path) -> N
     assert cfg.file.skus["MUG-BLUE"].cap == 10
 
 
-def test_config_check_accepts_the_example(example_env: Path, run: Run) -> None:
+def test_config_check_accepts_the_example(example_env: Path, run: Run, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"  # the alert program the example names, on PATH
+    bin_dir.mkdir()
+    (bin_dir / "ntfy").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "ntfy").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ.get('PATH', '')}")
     code, out, err = run("--config", str(EXAMPLE), "config", "check")
     assert (code, err) == (0, "")
     assert out.count("\n") == 1 and "ok: 3 account(s)" in out

@@ -21,7 +21,7 @@ DEPLOY = REPO / "deploy"
 COMPOSE = DEPLOY / "compose.yaml"
 DOCKERFILE = DEPLOY / "Dockerfile"
 COMPOSE_CONFIG = DEPLOY / "oneshop.compose.toml"
-CREDENTIALS = ("etsy_shared_secret", "shopify_access_token", "gumroad_access_token")
+CREDENTIALS = ("etsy_shared_secret", "shopify_client_secret", "gumroad_access_token")
 
 
 def instructions(path: Path) -> list[tuple[str, str]]:

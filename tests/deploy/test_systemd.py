@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ONESHOP, REPO, Running
+from .test_secret_names import EXAMPLE, credentials
 
 UNIT = REPO / "deploy" / "oneshop.service"
 ALERT_UNIT = REPO / "deploy" / "oneshop-alert@.service"
@@ -52,9 +53,8 @@ def test_unit_has_the_settings_the_issue_requires() -> None:
     assert "@system-service" in s["SystemCallFilter"]
     assert s["OnFailure"] == ["oneshop-alert@%n.service"]
     creds = {v.split(":", 1)[0] for v in s["LoadCredential"]}
-    compose_config = (REPO / "deploy" / "oneshop.compose.toml").read_text()
-    # One credential per secret, with the names the shipped config uses.
-    assert creds == set(re.findall(r'credential\s*=\s*"([^"]+)"', compose_config))
+    # One credential per secret, with the names the example config uses.
+    assert creds == set(credentials(EXAMPLE))
 
 
 @needs_analyze

@@ -71,6 +71,14 @@ class EtsyFactory:
             settings = EtsySettings.model_validate(settings.model_dump())
         return EtsyConnector(settings, ctx)
 
+    def store_identity(self, settings: BaseModel) -> str | None:
+        """One Etsy shop id (at one API root: sandboxes in tests are separate stores)."""
+        if not isinstance(settings, EtsySettings):
+            return None
+        base = settings.base_url.rstrip("/")
+        where = "" if base == "https://openapi.etsy.com" else f" at {base}"
+        return f"Etsy shop {settings.shop_id}{where}"
+
     def sandbox(self, *, seed: int = 0, latency_s: float = 0.0,
                 clock: Clock | None = None) -> EtsySandbox:
         return EtsySandbox(seed=seed, latency_s=latency_s, clock=clock)

@@ -91,6 +91,13 @@ class ShopifyFactory:
             settings = ShopifySettings.model_validate(settings.model_dump())
         return ShopifyConnector(settings, ctx)
 
+    def store_identity(self, settings: BaseModel) -> str | None:
+        """One myshopify domain (at one API root: sandboxes in tests are separate stores)."""
+        if not isinstance(settings, ShopifySettings):
+            return None
+        where = f" at {settings.base_url.rstrip('/')}" if settings.base_url else ""
+        return f"Shopify store {settings.shop}{where}"
+
     def sandbox(self, *, seed: int = 0, latency_s: float = 0.0,
                 clock: Clock | None = None) -> ShopifySandbox:
         from oneshop_connectors.shopify.sandbox import ShopifySandbox

@@ -206,9 +206,11 @@ class World:
         """Build the App on the ledger (a process start)."""
         transports: dict[str, httpx.BaseTransport] = {
             k: SimTransport(k, s.transport(), self.injector) for k, s in self.sandboxes.items()}
+        # No ledger lock: the real-process simulation reads through this App while the
+        # `oneshop run` it spawned holds the lock.
         self.app = app_mod.build(self.shop.config(), transports=transports,
                                  clock=self.clock.now, sleep=self.clock.sleep,
-                                 check_schema=False)
+                                 check_schema=False, hold_ledger=False)
         engine = TracedEngine(self.app.db, self.app.accounts, clock=self.clock.now)
         engine.pages = self.pages
         self.app.engine = engine
