@@ -9,9 +9,9 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from oneshop import alerts
 from oneshop.ledger import catalog, store
 from oneshop.ledger import models as m
-from oneshop.logs import alert
 
 # States in which a listing cannot sell, so its quantity says nothing about stock.
 OFF_SALE = frozenset({"inactive", "sold_out", "draft", "expired", "untracked", "removed"})
@@ -87,11 +87,10 @@ def fold_drift(s: Session, account: str, seen: Sequence[catalog.Seen], rules: Ru
             catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
                                  pushed_qty=item.actual, raced_qty=0)
         severity = "info" if rules.hand_edit_policy == "adopt" else "warning"
-        store.add_alert(s, event="hand_edit", severity=severity, account=account,
-                        sku_id=item.sku_id, now=now,
-                        message=f"quantity changed by hand on {account}", fields=fields)
-        alert("hand_edit", severity, "quantity changed by hand on the channel",
-              account=account, **fields)
+        # Each edit is its own news: keyed by when it was folded in, never reminded.
+        alerts.raise_alert(s, "hand_edit", severity, f"quantity changed by hand on {account}",
+                           now=now, account=account, sku_id=item.sku_id, remind=False,
+                           subject=f"{item.external_id}@{now.isoformat()}", fields=fields)
     return changes
 
 
