@@ -103,7 +103,9 @@ def raise_alert(s: Session, event: str, severity: str, message: str, *, now: dat
                        fields=_shown(account, values, "started")))
         return True
     if deepen_on is not None and _num(values.get(deepen_on)) > _num(row.fields.get(deepen_on)):
-        row.fields, row.message, row.notified_at = values, message, now
+        # The stored episode keeps what started it (the crossing orders); the line names
+        # what is new.
+        row.fields, row.notified_at = {**row.fields, deepen_on: values[deepen_on]}, now
         _queue(s, Line(event=event, severity=severity, message=message,
                        fields=_shown(account, values, "deepened",
                                      since=row.created_at.isoformat())))
