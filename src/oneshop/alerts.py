@@ -32,6 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from oneshop.config import Config
 from oneshop.ledger import models as m
 from oneshop.ledger import store
 from oneshop.logs import alert as log_alert
@@ -57,6 +58,17 @@ def configure(reminder_s: float, advice: Mapping[str, str] | None = None) -> Non
     POLICY.reminder_s = reminder_s
     if advice is not None:
         POLICY.advice = dict(advice)
+
+
+def credential_advice(config: Config, account: str) -> str:
+    """What to run when an account's credentials are refused: a command that exists."""
+    from oneshop.protocols import InteractiveAuth
+
+    acc = config.accounts[account]
+    if isinstance(acc.factory, InteractiveAuth):
+        return f"run `oneshop auth {acc.config.kind} --account {account}`"
+    return (f"put a working credential where accounts.{account}.secrets points, then run "
+            f"`systemctl reload oneshop` or `oneshop resume {account}`")
 
 
 def advice(account: str) -> str:

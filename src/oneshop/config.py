@@ -49,6 +49,11 @@ class ServiceConfig(Strict):
         None, description="SQLAlchemy URL; default: SQLite file in the state directory")
     state_dir: Path | None = Field(
         None, description="default: $STATE_DIRECTORY, else the per-user data directory")
+    alert_reminder_s: float = Field(21600.0, gt=0, description=(
+        "an alert whose condition lasts is told again at most this often (docs/alerts.md)"))
+    ledger_fail_exit_s: float = Field(120.0, gt=0, description=(
+        "after this many seconds of the ledger failing every transaction, `run` exits "
+        "non-zero so that its supervisor restarts it"))
 
 
 class LoggingConfig(Strict):

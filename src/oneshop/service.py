@@ -37,17 +37,6 @@ POLL_LOCK_WAIT_S = 30.0  # a poll waits this long for its account before skippin
 SCAN_RETRY_S = 2.0  # first retry of a discovery/reconcile that did not run
 
 
-def advice(app: App, account: str) -> str:
-    """What to run when an account's credentials are refused: a command that exists."""
-    from oneshop.protocols import InteractiveAuth
-
-    acc = app.config.accounts[account]
-    if isinstance(acc.factory, InteractiveAuth):
-        return f"run `oneshop auth {acc.config.kind} --account {account}`"
-    return (f"put a working credential where accounts.{account}.secrets points, then run "
-            f"`systemctl reload oneshop` or `oneshop resume {account}`")
-
-
 class Runner:
     """Runs account jobs with the guard every job needs; shared by `run` and `sync`."""
 
@@ -61,8 +50,9 @@ class Runner:
         self._cond = threading.Condition()
         self.started_at = app.clock()
         service = app.config.file.service
-        alerts.configure(getattr(service, "alert_reminder_s", alerts.DEFAULT_REMINDER_S),
-                         {name: advice(app, name) for name in app.config.accounts})
+        alerts.configure(service.alert_reminder_s,
+                         {name: alerts.credential_advice(app.config, name)
+                          for name in app.config.accounts})
 
     # -- the guard -----------------------------------------------------------------------
 
@@ -343,7 +333,7 @@ def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -
     first = app_factory()
     service = first.config.file.service
     watch = LedgerWatch(first.config.database_url, first.config.state_dir,
-                        fail_exit_s=getattr(service, "ledger_fail_exit_s", 120.0))
+                        fail_exit_s=service.ledger_fail_exit_s)
     holder: dict[str, Any] = {"runner": Runner(first, watch), "reload": False, "exit": 0}
     scheduler = BlockingScheduler(timezone=UTC, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
