@@ -22,7 +22,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from oneshop import alerts, operate, oversell
+from oneshop import alerts, conditions, operate
 from oneshop.app import App
 from oneshop.errors import AuthError, RetryableError
 from oneshop.ledger import models as m
@@ -32,7 +32,6 @@ from oneshop.ledgerwatch import LedgerWatch
 from oneshop.notify import Notifier, watchdog_interval_s
 
 log = structlog.get_logger("oneshop.service")
-DEFAULT_BUDGET_LOW_SHARE = 0.2  # for a connector whose settings name no `budget_low_share`
 POLL_LOCK_WAIT_S = 30.0  # a poll waits this long for its account before skipping a turn
 SCAN_RETRY_S = 2.0  # first retry of a discovery/reconcile that did not run
 
@@ -128,32 +127,6 @@ class Runner:
                   else {"result": result})
         log.info("sync.done", account=account, job=job, ms=ms, **fields)
 
-    def budget_low_share(self, account: str) -> float:
-        """The account's own setting (documented per connector), else the default."""
-        share = getattr(self.app.config.accounts[account].settings, "budget_low_share", None)
-        return float(share) if isinstance(share, int | float) else DEFAULT_BUDGET_LOW_SHARE
-
-    def _note_budget(self, account: str) -> None:
-        """Keep the API budget the connector last saw; `budget_low` while it runs low."""
-        budget = self.app.accounts.connectors[account].budget()
-        if not budget.daily:
-            return
-        now = self.app.clock()
-        with transaction(self.app.sessions) as s:
-            state = store.account_state(s, account)
-            # What `status`, `health` and the poll stretching read.
-            state.budget_remaining, state.budget_limit = budget.remaining, budget.limit
-            if budget.remaining is None or not budget.limit:
-                return
-            share = self.budget_low_share(account)
-            if budget.remaining < budget.limit * share:
-                alerts.raise_alert(s, "budget_low", "warning", "API budget running low; "
-                                   "polling is stretched", now=now, account=account,
-                                   fields={"remaining": budget.remaining,
-                                           "limit": budget.limit, "share": share})
-            else:
-                alerts.resolve(s, "budget_low", now=now, account=account)
-
     def _record(self, account: str, job: str, *, ok: bool, error: str = "",
                 pause: bool = False) -> None:
         now = self.app.clock()
@@ -177,6 +150,20 @@ class Runner:
                                    "account is paused until they work again", now=now,
                                    account=account, fields={"job": job, "error": error,
                                                             "action": alerts.advice(account)})
+        self.watch.succeeded()
+
+    def _note_budget(self, account: str) -> None:
+        conditions.note_budget(self.app, account)
+
+    def _budget_allows(self, account: str) -> bool:
+        try:
+            return conditions.budget_allows(self.app, account)
+        except SQLAlchemyError as exc:
+            self.watch.failed(exc)
+            return False
+
+    def check_stale(self) -> None:
+        conditions.check_stale(self.app, self.started_at)
         self.watch.succeeded()
 
     # -- jobs ----------------------------------------------------------------------------
@@ -209,58 +196,6 @@ class Runner:
                                 wait_s=POLL_LOCK_WAIT_S, even_paused=True):
                     resume_account(self.app, name)
                     log.info("account.resumed", account=name)
-
-    def _budget_allows(self, account: str) -> bool:
-        """Stretch polling so the rest of the day's API budget lasts until midnight UTC."""
-        try:
-            with self.app.sessions() as s:
-                state = s.get(m.AccountState, account)
-        except SQLAlchemyError as exc:
-            self.watch.failed(exc)
-            return False
-        if state is None or not state.budget_limit or state.budget_remaining is None:
-            return True
-        if state.budget_remaining >= state.budget_limit * self.budget_low_share(account):
-            return True
-        now = self.app.clock()
-        midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-        polls_left = max(1, state.budget_remaining // 4)  # a poll costs a few requests
-        gap_s = (midnight - now).total_seconds() / polls_left
-        last = state.last_attempt_at or datetime.min.replace(tzinfo=UTC)
-        return (now - last).total_seconds() >= gap_s
-
-    def check_stale(self) -> None:
-        """`channel_stale` while an account has had no successful poll for
-        `stale_after_polls` intervals, counted from the later of this service's start and
-        its last success, and only once a poll was tried since the start: downtime before
-        a restart is not the channel's fault."""
-        now = self.app.clock()
-        with transaction(self.app.sessions) as s:
-            for name, account in self.app.config.accounts.items():
-                if not account.config.enabled:
-                    continue
-                limit = timedelta(seconds=account.config.poll_seconds *
-                                  account.config.stale_after_polls)
-                state = store.account_state(s, name)
-                since = max(state.last_success_at or self.started_at, self.started_at)
-                tried = state.last_attempt_at is not None and \
-                    state.last_attempt_at >= self.started_at
-                if state.paused and tried:
-                    # Paused accounts run no jobs: remind of the refused credentials here.
-                    alerts.raise_alert(s, "auth_failed", "critical", "credentials refused; "
-                                       "the account is paused until they work again",
-                                       now=now, account=name,
-                                       fields={"error": state.last_error,
-                                               "action": alerts.advice(name)})
-                if state.paused or not tried or now - since <= limit:
-                    continue
-                last = state.last_success_at.isoformat() if state.last_success_at else None
-                alerts.raise_alert(s, "channel_stale", "error", f"no successful poll of "
-                                   f"{name} for too long", now=now, account=name,
-                                   fields={"last_success": last,
-                                           "last_error": state.last_error[:500]})
-            oversell.sweep(s, now)
-        self.watch.succeeded()
 
     def sync_once(self, progress: Callable[[str], None] | None = None) -> bool:
         """Discover (first time), pull and push every account once; True if all went well."""
