@@ -82,11 +82,11 @@ def health(s: Session, config: Config, now: datetime) -> tuple[bool, str]:
             continue
         state = s.get(m.AccountState, name)
         limit = timedelta(seconds=account.config.poll_seconds * 3 + 30)
-        if state is None or state.last_success_at is None:
-            problems.append(f"{name}: no successful poll yet")
-        elif state.paused:
+        if state is not None and state.paused:  # the why first: it says what to do
             problems.append(f"{name}: paused ({state.last_error[:120]}); "
                             f"{credential_advice(config, name)}")
+        elif state is None or state.last_success_at is None:
+            problems.append(f"{name}: no successful poll yet")
         elif now - state.last_success_at > limit:
             problems.append(f"{name}: last successful poll "
                             f"{int((now - state.last_success_at).total_seconds())} s ago")
