@@ -36,6 +36,10 @@ class Rig:
         with self.app.sessions() as s:
             return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
+    def on_hand(self, sku: str) -> int:
+        with self.app.sessions() as s:
+            return int(s.scalar(select(m.Sku.on_hand).where(m.Sku.sku == sku)) or 0)
+
     def state(self, account: str) -> m.AccountState:
         with self.app.sessions() as s:
             state = s.get(m.AccountState, account)
@@ -173,7 +177,7 @@ def test_a_stale_channel_is_one_alert_reminded_every_interval_then_resolved(
 @pytest.mark.parametrize("kind", KINDS_HERE)
 def test_refused_credentials_are_one_episode_with_advice_that_names_a_real_command(
         rig: Rig, kind: str) -> None:
-    ids = rig.start("KEY", 4)
+    rig.start("KEY", 4)
     sandbox = rig.shop.sandboxes[kind]
     sandbox.revoke_credentials()
     with capture_logs() as logs:
