@@ -103,7 +103,15 @@ def run(ctx: click.Context) -> None:
         logs.REDACTOR.add(cfg.secrets)
         return app_mod.build(cfg)
 
-    raise SystemExit(serve(factory))
+    code = serve(factory)
+    if code:
+        # The ledger is dead: jobs may still wait on it (a lock, a hung connection) and
+        # would hold the exit for as long. Leave now, so the supervisor restarts us.
+        import os
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 @cli.command("sync")

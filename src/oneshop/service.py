@@ -163,8 +163,9 @@ class Runner:
             return False
 
     def check_stale(self) -> None:
+        # Not a sign of a working ledger: a transaction that changed nothing commits even
+        # on a full disk. `_record`, which always writes, is.
         conditions.check_stale(self.app, self.started_at)
-        self.watch.succeeded()
 
     # -- jobs ----------------------------------------------------------------------------
 
@@ -277,7 +278,7 @@ def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -
     def schedule(runner: Runner) -> None:
         unsuccessful.clear()
         for job in scheduler.get_jobs():
-            if job.id not in ("housekeeping", "watchdog"):
+            if job.id != "housekeeping":
                 job.remove()
         now = datetime.now(UTC)
         scheduler.add_job(runner.retry_paused, "date", run_date=now, id="retry-paused")
@@ -311,17 +312,21 @@ def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -
                           run_date=datetime.now(UTC) + timedelta(seconds=delay),
                           replace_existing=True)
 
-    def watchdog() -> None:
-        """No ledger here: it runs while the ledger hangs, and ends a run that cannot
-        write, so its supervisor restarts it."""
-        notifier.send("WATCHDOG=1")
-        if watch.should_exit() and not holder["exit"]:
-            log.critical("service.exiting", why="the ledger stayed unavailable",
-                         after_s=watch.fail_exit_s)
-            holder["exit"] = 1
-            stop()
+    stopped = threading.Event()
+
+    def exit_when_ledger_dead() -> None:
+        """Its own thread, not a scheduled job: jobs stuck on a locked ledger can take
+        every worker of the scheduler's pool."""
+        while not stopped.wait(1.0):
+            if watch.should_exit():
+                log.critical("service.exiting", why="the ledger stayed unavailable",
+                             after_s=watch.fail_exit_s)
+                holder["exit"] = 1
+                stop()
+                return
 
     def housekeeping() -> None:
+        notifier.send("WATCHDOG=1")
         runner: Runner = holder["runner"]
         if holder["reload"]:
             holder["reload"] = False
@@ -347,6 +352,7 @@ def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -
         log.info("config.reloaded", accounts=sorted(new.app.accounts.connectors))
 
     def stop() -> None:
+        stopped.set()
         notifier.send("STOPPING=1")
         with holder["runner"]._cond:
             holder["runner"].closed = True
@@ -363,8 +369,7 @@ def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -
     signal.signal(signal.SIGTERM, on_stop)
     signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGHUP, on_hup)
-    scheduler.add_job(watchdog, "interval", seconds=min(1.0, watchdog_interval_s()),
-                      id="watchdog")
+    threading.Thread(target=exit_when_ledger_dead, name="ledger-exit", daemon=True).start()
     scheduler.add_job(housekeeping, "interval", seconds=min(5.0, watchdog_interval_s()),
                       id="housekeeping", next_run_time=datetime.now(UTC))
     schedule(holder["runner"])
