@@ -13,7 +13,7 @@ import structlog
 
 from oneshop import logs
 from oneshop.cli_util import _config, _emit, _sessions, _table
-from oneshop.config import load
+from oneshop.config import Config, load
 from oneshop.errors import ConfigError, OneshopError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -98,7 +98,15 @@ def run(ctx: click.Context) -> None:
         logs.REDACTOR.add(cfg.secrets)
         return app_mod.build(cfg)
 
-    raise SystemExit(serve(factory))
+    code = serve(factory)
+    if code:
+        # The ledger is dead: jobs may still wait on it (a lock, a hung connection) and
+        # would hold the exit for as long. Leave now, so the supervisor restarts us.
+        import os
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 @cli.command("history")
@@ -186,12 +194,23 @@ def auth(ctx: click.Context, kind: str, account: str, paste: bool, timeout_s: fl
 @click.pass_context
 def health(ctx: click.Context) -> None:
     """Exit 0 when every account was polled recently, 1 otherwise (for HEALTHCHECK)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from oneshop import reports
     from oneshop.app import utcnow
+    from oneshop.ledgerwatch import describe, ledger_problem
 
     cfg = _config(ctx)
-    with _sessions(cfg)() as s:
-        ok, why = reports.health(s, cfg, utcnow())
+    # The service's word first: a ledger that cannot be written may still answer reads.
+    problem = ledger_problem(cfg.state_dir)
+    if problem is not None:
+        click.echo(problem)
+        raise SystemExit(1)
+    try:
+        with _sessions(cfg)() as s:
+            ok, why = reports.health(s, cfg, utcnow())
+    except SQLAlchemyError as exc:
+        ok, why = False, describe(exc, cfg.database_url)
     click.echo(why)
     raise SystemExit(0 if ok else 1)
 
@@ -238,6 +257,21 @@ def demo(show_logs: bool) -> None:
     from oneshop.demo import run_demo
 
     raise SystemExit(run_demo(verbose=show_logs))
+
+
+@cli.command("resume")
+@click.argument("account")
+@click.pass_context
+def resume(ctx: click.Context, account: str) -> None:
+    """Un-pause an account after fixing its credentials (a running service polls it
+    again at its next turn)."""
+    from oneshop.service import resume_account_in
+
+    cfg = _config(ctx)
+    if account not in cfg.accounts:
+        raise click.ClickException(f"no account named {account!r} in {cfg.path}")
+    resume_account_in(_sessions(cfg), account)
+    click.echo(f"{account}: resumed; the service polls it at its next turn")
 
 
 def main() -> None:

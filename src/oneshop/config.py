@@ -77,6 +77,11 @@ class ServiceConfig(Strict):
     bulk_guard_share: float = Field(0.25, ge=0, le=1, description=(
         "hold a push that would take more than this share of an account's listings to 0 "
         "for reasons other than sales, until `oneshop release ACCOUNT`"))
+    alert_reminder_s: float = Field(21600.0, gt=0, description=(
+        "an alert whose condition lasts is told again at most this often (docs/alerts.md)"))
+    ledger_fail_exit_s: float = Field(120.0, gt=0, description=(
+        "after this many seconds of the ledger failing every transaction, `run` exits "
+        "non-zero so that its supervisor restarts it"))
 
 
 class LoggingConfig(Strict):

@@ -31,9 +31,9 @@ from typing import Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from oneshop import alerts
 from oneshop.ledger import catalog, store
 from oneshop.ledger import models as m
-from oneshop.logs import alert
 from oneshop.values import Order
 
 # States in which a listing cannot sell, so its quantity says nothing about stock.
@@ -195,29 +195,22 @@ def _fold_edit(s: Session, account: str, item: catalog.Seen, rules: Rules,
         catalog.set_observed(s, item.binding_id, item.actual, now, pushed_qty=item.actual,
                              **settle)
     severity = "info" if rules.hand_edit_policy == "adopt" else "warning"
-    store.add_alert(s, event="hand_edit", severity=severity, account=account,
-                    sku_id=item.sku_id, now=now,
-                    message=f"quantity changed by hand on {account}", fields=fields)
-    alert("hand_edit", severity, "quantity changed by hand on the channel",
-          account=account, **fields)
+    # Each edit is its own news: keyed by when it was folded in, never reminded.
+    alerts.raise_alert(s, "hand_edit", severity, f"quantity changed by hand on {account}",
+                       now=now, account=account, sku_id=item.sku_id, remind=False,
+                       subject=f"{item.external_id}@{now.isoformat()}", fields=fields)
     return adopted
 
 
 def _alert_push_stuck(s: Session, account: str, item: catalog.Seen, now: datetime) -> None:
-    """Pushes to this listing still come back stale after it was re-read and folded in.
-
-    Kept to this one helper (stored, then logged with the same words) so that it moves
-    to the episode-based alert API in one place.
-    """
+    """Pushes to this listing still come back stale after it was re-read and folded in:
+    one episode per listing (reminded while it lasts)."""
     fields = {"listing": item.external_id, "channel_shows": item.actual,
               "reconciles": ALERT_AFTER}
     message = (f"pushes to {item.external_id} on {account} keep coming back stale: the "
                "channel changes under every write; check what else edits it there")
-    if store.add_alert(s, event="push_stuck", severity="error", account=account,
-                       sku_id=item.sku_id, now=now, message=message, fields=fields,
-                       dedupe_key=f"push_stuck:{account}:{item.external_id}:"
-                                  f"{now.isoformat()}"):
-        alert("push_stuck", "error", message, account=account, **fields)
+    alerts.raise_alert(s, "push_stuck", "error", message, now=now, account=account,
+                       subject=item.external_id, sku_id=item.sku_id, fields=fields)
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from oneshop import alerts
 from oneshop.accounts import Accounts
 from oneshop.drift import ChannelRestocks, unconfirmed_push
 from oneshop.errors import AuthError, RetryableError
@@ -24,7 +25,6 @@ from oneshop.guard import BulkGuard
 from oneshop.ledger import catalog, store, takeover
 from oneshop.ledger import models as m
 from oneshop.ledger.db import transaction
-from oneshop.logs import alert
 from oneshop.oversell import check_oversells
 from oneshop.protocols import Clock
 from oneshop.values import OrdersPage, PushResult, StockLevel
@@ -81,7 +81,8 @@ class SyncEngine:
         if changed:
             summary.pushed += self.push_skus(changed)
         summary.pushed += self.push_account(account)
-        log.info("orders.pulled", account=account, pages=summary.pages, orders=summary.orders,
+        # The job's summary line (`sync.done`) carries these numbers; this is for -v.
+        log.debug("orders.pulled", account=account, pages=summary.pages, orders=summary.orders,
                  new=summary.new_orders, movements=summary.movements, pushed=summary.pushed)
         return summary
 
@@ -102,30 +103,20 @@ class SyncEngine:
             booked = store.record_orders(s, account, page.orders,
                                          blind_writes=self._blind_writes(account))
             restocks.after(s)
-            store.add_rejected(s, account, ORDERS, page.rejected)
+            alerts.reject(s, account, ORDERS, page.rejected, now)
             store.save_cursor(s, account, ORDERS, page.cursor, now)
-            oversells = check_oversells(s, booked.sku_deltas, now)
-            unlinked = [(listing_id, sku) for listing_id, sku in booked.unlinked
-                        if store.add_alert(
-                            s, event="unlinked_listing", severity="warning", now=now,
-                            account=account,
-                            message=f"a sale on {account} is for a listing bound to no SKU",
-                            dedupe_key=f"unlinked:{account}:{listing_id}:{sku}",
-                            fields={"listing": listing_id, "channel_sku": sku})]
-        for fields in oversells:
-            alert("oversell", "critical", "a SKU sold more units than there were", **fields)
-        for listing_id, sku in unlinked:
-            alert("unlinked_listing", "warning", "a sale is for a listing bound to no SKU; "
-                  "bind it with `oneshop link`", account=account, listing=listing_id,
-                  channel_sku=sku)
+            check_oversells(s, booked.sku_deltas, now)
+            for listing_id, sku in booked.unlinked:
+                alerts.raise_alert(
+                    s, "unlinked_listing", "warning", "a sale is for a listing bound to no "
+                    "SKU; bind it with `oneshop link`", now=now, account=account,
+                    subject=f"{listing_id}:{sku}", remind=False,
+                    fields={"listing": listing_id, "channel_sku": sku})
         summary.pages += 1
         summary.orders += len(page.orders)
         summary.new_orders += booked.new_orders
         summary.movements += booked.movements
         summary.rejected += len(page.rejected)
-        for rejected in page.rejected:
-            alert("rejected_record", "warning", "a record could not be read and was kept aside",
-                  account=account, external_id=rejected.external_id, reason=rejected.reason)
         return booked.sku_deltas
 
     def _blind_writes(self, account: str) -> Callable[[str], str] | None:
@@ -200,7 +191,9 @@ class SyncEngine:
             # own polls, due within an interval, pull and push what is left.
             self._recovering.active = True
             try:
-                changed = self.pull_orders_quiet(account)
+                changed = self._recovery_pull(account)
+                if changed is None:
+                    return len(todo)  # that channel's own job reports why it failed
                 pushed = self.push_skus(changed) if changed else 0
                 retried = self._push_owned(account, sku_ids=[t.sku_id for t in stale],
                                            decreases_only=False, attempt=attempt + 1)
@@ -216,14 +209,13 @@ class SyncEngine:
         """`adopt_new = "manual"`: new SKUs wait for the seller; told once per SKU."""
         now = self.clock()
         with transaction(self.sessions) as s:
-            new = [sku for sku in skus if store.add_alert(
-                s, event="sku_unadopted", severity="warning", account=account, now=now,
-                dedupe_key=f"unadopted:{sku}", message=f"{sku} is new on {account} and not "
-                f"adopted: run `oneshop adopt --from {account}`", fields={"sku": sku})]
-        if new:
-            alert("sku_unadopted", "warning", "new SKUs are not published until adopted",
-                  account=account, skus=new[:20], count=len(new),
-                  action=f"check them, then run `oneshop adopt --from {account}`")
+            for sku in skus:
+                alerts.raise_alert(
+                    s, "sku_unadopted", "warning", f"{sku} is new on {account} and not "
+                    "adopted: nothing is published for it", now=now, account=account,
+                    subject=sku, remind=False,
+                    fields={"sku": sku, "action": f"check it, then run `oneshop adopt "
+                                                  f"--from {account}`"})
 
     def taken_over(self, account: str) -> bool:
         with self.sessions() as s:
@@ -257,12 +249,34 @@ class SyncEngine:
             state = store.account_state(s, account)
             state.last_error = str(exc)[:2000]
             state.paused = state.paused or auth
-        if auth:
-            alert("auth_failed", "critical", "credentials refused while pushing stock; the "
-                  "account is paused until re-authorised", account=account, error=str(exc))
-        else:
-            alert("push_failed", "error", "stock could not be pushed after retries",
-                  account=account, skus=[t.sku for t in todo][:20], error=str(exc))
+            if auth:
+                alerts.raise_alert(s, "auth_failed", "critical", "credentials refused; the "
+                                   "account is paused until they work again", now=now,
+                                   account=account, fields={"error": str(exc),
+                                                            "action": alerts.advice(account)})
+            else:
+                # One episode per account while its pushes keep failing, not a line a try.
+                alerts.raise_alert(s, "push_failed", "error", "stock could not be pushed "
+                                   "after retries", now=now, account=account,
+                                   fields={"skus": [t.sku for t in todo][:20],
+                                           "error": str(exc)})
+
+    def _recovery_pull(self, account: str) -> dict[int, int] | None:
+        """Pull the channel a push found moved, inside whichever job pushed to it.
+
+        Its failure is that channel's, not the caller's: a channel refusing every query
+        must not fail the other accounts' jobs. Its own job fails and reports it (an
+        auth failure pauses it there too). The ledger's own errors still propagate."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            return self.pull_orders_quiet(account)
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:
+            log.debug("push.recovery_failed", account=account,
+                      error=f"{type(exc).__name__}: {exc}")
+            return None
 
     def pull_booked(self, account: str) -> PullSummary:
         """Ingest orders without pushing (a takeover's reads): what was booked."""
@@ -352,6 +366,10 @@ class SyncEngine:
         now = self.clock()
         stale: list[catalog.Target] = []
         with transaction(self.sessions) as s:
+            # The channel answered: an episode of pushes failing after retries is over.
+            alerts.resolve(s, "push_failed", now=now, account=account)
+            refused = alerts.open_subjects(s, "push_failed", account)
+            held = alerts.open_subjects(s, "zero_stock_policy_applied", account)
             for t, pid, r in zip(todo, push_ids, results, strict=True):
                 s.query(m.Push).filter(m.Push.id == pid).update(
                     {"status": r.status, "observed_after": r.observed,
@@ -362,6 +380,11 @@ class SyncEngine:
                     catalog.set_observed(s, t.binding_id, t.published, now,
                                          pushed_qty=t.published, pushed_at=now, held_qty=None,
                                          deactivated_by_us=False, raced_qty=0, **SETTLED)
+                    for event, episodes in (("push_failed", refused),
+                                            ("zero_stock_policy_applied", held)):
+                        if t.external_id in episodes:
+                            alerts.resolve(s, event, now=now, account=account,
+                                           subject=t.external_id)
                 elif r.status == "policy":
                     # "…left inactive (not deactivated by oneshop)" must not read as ours.
                     deactivated = r.detail.startswith("deactivated") or (
@@ -375,12 +398,11 @@ class SyncEngine:
                                          **SETTLED, **state)
                     if t.deactivated_by_us and r.detail.startswith("already off sale"):
                         continue  # sent along with a sibling variant: no news to tell
-                    store.add_alert(s, event="zero_stock_policy_applied", severity="info",
-                                    account=account, now=now, sku_id=t.sku_id,
-                                    message=f"{t.sku} on {account}: {r.detail}",
-                                    fields={"sku": t.sku, "listing": t.external_id})
-                    alert("zero_stock_policy_applied", "info", r.detail, account=account,
-                          sku=t.sku, listing=t.external_id)
+                    alerts.raise_alert(s, "zero_stock_policy_applied", "info",
+                                       f"{t.sku} on {account}: {r.detail}", now=now,
+                                       account=account, subject=t.external_id,
+                                       sku_id=t.sku_id, remind=False,
+                                       fields={"sku": t.sku, "listing": t.external_id})
                 elif r.status == "stale":
                     # Our own earlier write whose answer was lost (a crash, a timeout), or
                     # a sale that raced a blind write and was not erased by it after all:
@@ -407,13 +429,18 @@ class SyncEngine:
                                              stale_pushes=m.Binding.stale_pushes + 1)
                     stale.append(t)
                 else:
+                    # Refused (a listing deleted on the channel, a validation error): the
+                    # same write would be refused every poll. Hold what it should show, so
+                    # it goes out again only when that changes or a push of it succeeds.
                     catalog.set_observed(s, t.binding_id, t.observed, now,
-                                         deactivated_by_us=t.deactivated_by_us)
-                    store.add_alert(s, event="push_failed", severity="error", account=account,
-                                    now=now, sku_id=t.sku_id, message=r.detail,
-                                    fields={"sku": t.sku, "listing": t.external_id})
-                    alert("push_failed", "error", "a stock push was refused", account=account,
-                          sku=t.sku, listing=t.external_id, detail=r.detail)
+                                         deactivated_by_us=t.deactivated_by_us,
+                                         held_qty=t.published)
+                    alerts.raise_alert(s, "push_failed", "error",
+                                       f"a stock push to {t.sku} on {account} was refused",
+                                       now=now, account=account, subject=t.external_id,
+                                       sku_id=t.sku_id, fields={"sku": t.sku,
+                                                                "listing": t.external_id,
+                                                                "detail": r.detail})
                 if self.on_push is not None and r.status == "ok":
                     self.on_push(account, t.published)
         return stale
@@ -434,14 +461,12 @@ class SyncEngine:
             now = self.clock()
             with transaction(self.sessions) as s:
                 seen = catalog.upsert_listings(s, account, page.listings, now)
-                store.add_rejected(s, account, "listings", page.rejected)
+                alerts.reject(s, account, "listings", page.rejected, now)
                 adopted = fold_drift(s, account, seen, rules, now)
                 # An adopted edit can take a SKU below 0 too (sales it did not know of).
-                oversells = check_oversells(s, adopted, now)
+                check_oversells(s, adopted, now)
                 for sku_id, delta in adopted.items():
                     edits[sku_id] = edits.get(sku_id, 0) + delta
-            for fields in oversells:
-                alert("oversell", "critical", "a SKU sold more units than there were", **fields)
             count += len(seen)
         if link:
             with transaction(self.sessions) as s:
@@ -458,7 +483,7 @@ class SyncEngine:
             self.push_skus(edits)
         # Only decreases here: raising this channel waits for its next orders pull.
         self._push(account, sku_ids=None, decreases_only=True)
-        log.info("catalog.scanned", account=account, listings=count, edits=len(edits))
+        log.debug("catalog.scanned", account=account, listings=count, edits=len(edits))
         return count
 
 
@@ -485,16 +510,11 @@ def _paused(s: Session, account: str) -> bool:
 
 def _report_links(s: Session, account: str, linked: catalog.Linked, now: datetime) -> None:
     for external_id in linked.no_sku:
-        if store.add_alert(s, event="unlinked_listing", severity="warning", account=account,
-                           now=now, dedupe_key=f"nosku:{account}:{external_id}",
-                           message="listing has no SKU; bind it with `oneshop link`",
-                           fields={"listing": external_id}):
-            alert("unlinked_listing", "warning", "listing has no SKU; bind it with `oneshop link`",
-                  account=account, listing=external_id)
+        alerts.raise_alert(s, "unlinked_listing", "warning", "listing has no SKU; bind it "
+                           "with `oneshop link`", now=now, account=account,
+                           subject=external_id, remind=False, fields={"listing": external_id})
     for sku, ids in linked.duplicates.items():
-        if store.add_alert(s, event="duplicate_sku", severity="warning", account=account,
-                           now=now, dedupe_key=f"dup:{account}:{sku}:{len(ids)}",
-                           message=f"SKU {sku} is on {len(ids)} listings; none was bound",
-                           fields={"sku": sku, "listings": ids}):
-            alert("duplicate_sku", "warning", "SKU used by several listings; none was bound",
-                  account=account, sku=sku, listings=ids)
+        alerts.raise_alert(s, "duplicate_sku", "warning", f"SKU {sku} is on {len(ids)} "
+                           "listings; none was bound", now=now, account=account,
+                           subject=f"{sku}:{len(ids)}", remind=False,
+                           fields={"sku": sku, "listings": ids})

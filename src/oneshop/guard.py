@@ -10,16 +10,16 @@ many there are, so the backlog after a day of downtime goes out at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from oneshop import alerts
 from oneshop.ledger import catalog, store
 from oneshop.ledger import models as m
 from oneshop.ledger.db import transaction
-from oneshop.logs import alert
 
 log = structlog.get_logger("oneshop.guard")
 MIN_LISTINGS = 2  # one listing going to 0 is an ordinary adjustment, never held
@@ -49,6 +49,7 @@ class BulkGuard:
             total = _bound_listings(s, account)
             if state.hold_reason is not None and not unexplained and full:
                 state.hold_reason = None
+                alerts.resolve(s, "bulk_change_held", now=now, account=account)
                 log.info("bulk_change.resolved", account=account)
                 return list(todo)
             if state.hold_reason is None and not (
@@ -60,15 +61,12 @@ class BulkGuard:
                       "other than sales")
             if first and held_ids:
                 state.hold_reason = reason
-                store.add_alert(s, event="bulk_change_held", severity="critical",
-                                account=account, now=now, message=reason,
-                                fields={"listings": len(unexplained), "of": total})
-        if first and held_ids:
-            alert("bulk_change_held", "critical", reason, account=account,
-                  listings=len(unexplained), of=total,
-                  skus=[t.sku for t in unexplained][:20],
-                  action=f"check the config, adjustments and links; if the change is right, "
-                         f"run `oneshop release {account}`")
+                alerts.raise_alert(
+                    s, "bulk_change_held", "critical", reason, now=now, account=account,
+                    fields={"listings": len(unexplained), "of": total,
+                            "skus": [t.sku for t in unexplained][:20],
+                            "action": "check the config, adjustments and links; if the "
+                                      f"change is right, run `oneshop release {account}`"})
         return [t for t in todo if t.binding_id not in held_ids]
 
 
@@ -106,4 +104,6 @@ def release(s: Session, account: str) -> str | None:
     state = store.account_state(s, account)
     reason = state.hold_reason
     state.hold_reason, state.release_once = None, True
+    if reason is not None:
+        alerts.resolve(s, "bulk_change_held", now=datetime.now(UTC), account=account)
     return reason

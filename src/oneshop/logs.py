@@ -101,6 +101,9 @@ def configure(level: str = "info", fmt: str = "auto", stream: TextIO | None = No
     root.setLevel(level.upper())
     for noisy in ("httpx", "httpcore", "apscheduler", "sqlalchemy", "alembic", "werkzeug"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    scheduler = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, _SkippedRunsToDebug) for f in scheduler.filters):
+        scheduler.addFilter(_SkippedRunsToDebug())
     structlog.configure(
         processors=[*shared, structlog.processors.StackInfoRenderer(),
                     structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -108,6 +111,18 @@ def configure(level: str = "info", fmt: str = "auto", stream: TextIO | None = No
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
+
+
+class _SkippedRunsToDebug(logging.Filter):
+    """APScheduler warns each time a job's turn comes while its last run is still going
+    ("maximum number of running instances reached"): by design here (a poll waits for its
+    account), so it is debug news, not a warning a seller should learn to ignore."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "maximum number of running instances reached" not in str(record.msg):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
 
 
 def alert(event: str, severity: str, message: str, **fields: Any) -> None:

@@ -1,4 +1,5 @@
-"""Oversell detection: one alert per episode of a SKU's stock going below zero."""
+"""Oversell detection: an episode per SKU below zero (oneshop.alerts), told again when it
+deepens (naming the new orders) and resolved when the SKU is back at zero or above."""
 
 from __future__ import annotations
 
@@ -9,44 +10,70 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from oneshop import alerts
 from oneshop.ledger import models as m
-from oneshop.ledger import store
+
+EVENT = "oversell"
 
 
 def check_oversells(s: Session, sku_deltas: Mapping[int, int],
                     now: datetime) -> list[dict[str, Any]]:
-    """Alerts (stored, returned for logging after commit) for SKUs that just went below 0."""
+    """Raise, deepen or resolve the oversell episodes of SKUs whose stock just moved;
+    returns the fields of the alerts raised (logged when the transaction commits)."""
     found = []
     for sku_id, delta in sku_deltas.items():
-        if delta >= 0:
-            continue
         sku = s.get(m.Sku, sku_id)
         assert sku is not None
         s.refresh(sku)
         if sku.adopted_at is None:  # unknown: its count is not ours to judge yet
             continue
-        if not (sku.on_hand < 0 <= sku.on_hand - delta):
+        subject = str(sku_id)
+        if sku.on_hand >= 0:
+            alerts.resolve(s, EVENT, now=now, subject=subject)
             continue
-        orders = _racing_sales(s, sku_id, units=1 - sku.on_hand)
-        fix = (f"find {-sku.on_hand} more unit(s) and run "
-               f"`oneshop adjust {sku.sku} +{-sku.on_hand} --reason found`")
-        # No sale at all when a hand edit or an adjustment alone crossed 0.
-        action = (f"cancel or refund the later order ({orders[0]['account']} "
-                  f"{orders[0]['order']}), or {fix}") if orders else (
-            f"a count or edit left fewer units than were sold: {fix}")
-        fields = {
-            "sku": sku.sku, "on_hand": sku.on_hand,
-            "orders": [f"{o['account']}:{o['order']} x{o['quantity']}" for o in orders],
-            "action": action,
-        }
-        # One alert per episode: the movement that crossed 0 names it (the newest sale
-        # may be an earlier episode's, when an adopted hand edit crosses this time).
+        if delta >= 0:
+            continue  # still below zero, but no worse
+        # The movement that crossed 0 names the episode: an episode whose end we did not
+        # see (an `oneshop adjust` back above 0) must not swallow the next crossing.
         crossed = s.scalar(select(func.max(m.Movement.id)).where(m.Movement.sku_id == sku_id))
-        if store.add_alert(s, event="oversell", severity="critical", sku_id=sku_id, now=now,
-                           message=f"{sku.sku} sold more units than there were",
-                           dedupe_key=f"oversell:{sku_id}:{crossed}", fields=fields):
+        crossing = f"oversell:{sku_id}:{crossed}"
+        episode = alerts.open_episode(s, alerts.key_of(EVENT, None, subject))
+        if sku.on_hand - delta >= 0 and episode is not None and episode.dedupe_key != crossing:
+            alerts.resolve(s, EVENT, now=now, subject=subject)
+        fields = _fields(s, sku, episode)
+        if alerts.raise_alert(s, EVENT, "critical", f"{sku.sku} sold more units than there were",
+                              now=now, subject=subject, sku_id=sku_id, fields=fields,
+                              deepen_on="oversold", dedupe_key=crossing):
             found.append(fields)
     return found
+
+
+def sweep(s: Session, now: datetime) -> None:
+    """Resolve episodes whose SKU is back at 0 or above by a way the pulls do not see
+    (`oneshop adjust`), and remind those that last."""
+    for subject, episode in alerts.open_subjects(s, EVENT).items():
+        sku = s.get(m.Sku, int(subject)) if subject.isdigit() else None
+        if sku is None or sku.on_hand >= 0:
+            alerts.resolve(s, EVENT, now=now, subject=subject)
+        else:
+            alerts.raise_alert(s, EVENT, "critical", episode.message, now=now,
+                               subject=subject, sku_id=sku.id, fields=episode.fields)
+
+
+def _fields(s: Session, sku: m.Sku, episode: m.Alert | None) -> dict[str, Any]:
+    oversold = -sku.on_hand
+    before = int(episode.fields.get("oversold", 0)) if episode is not None else 0
+    # A deeper episode names the sales that took it deeper; a new one those that crossed.
+    orders = _racing_sales(s, sku.id, units=max(1, oversold - before) if before else 1 + oversold)
+    fix = (f"find {oversold} more unit(s) and run "
+           f"`oneshop adjust {sku.sku} +{oversold} --reason found`")
+    # No sale at all when a hand edit or an adjustment alone crossed 0.
+    action = (f"cancel or refund the later order ({orders[0]['account']} "
+              f"{orders[0]['order']}), or {fix}") if orders else (
+        f"a count or edit left fewer units than were sold: {fix}")
+    return {"sku": sku.sku, "on_hand": sku.on_hand, "oversold": oversold,
+            "orders": [f"{o['account']}:{o['order']} x{o['quantity']}" for o in orders],
+            "action": action}
 
 
 def _racing_sales(s: Session, sku_id: int, *, units: int) -> list[dict[str, Any]]:

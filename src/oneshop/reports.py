@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from oneshop.alerts import credential_advice
 from oneshop.config import Config
 from oneshop.ledger import models as m
 
@@ -81,10 +82,11 @@ def health(s: Session, config: Config, now: datetime) -> tuple[bool, str]:
             continue
         state = s.get(m.AccountState, name)
         limit = timedelta(seconds=account.config.poll_seconds * 3 + 30)
-        if state is None or state.last_success_at is None:
+        if state is not None and state.paused:  # the why first: it says what to do
+            problems.append(f"{name}: paused ({state.last_error[:120]}); "
+                            f"{credential_advice(config, name)}")
+        elif state is None or state.last_success_at is None:
             problems.append(f"{name}: no successful poll yet")
-        elif state.paused:
-            problems.append(f"{name}: paused ({state.last_error[:120]})")
         elif now - state.last_success_at > limit:
             problems.append(f"{name}: last successful poll "
                             f"{int((now - state.last_success_at).total_seconds())} s ago")

@@ -15,22 +15,23 @@ import time
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import structlog
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from oneshop import operate
+from oneshop import alerts, conditions, operate
 from oneshop.app import App
 from oneshop.errors import AuthError, RetryableError
 from oneshop.ledger import models as m
 from oneshop.ledger import store
 from oneshop.ledger.db import transaction
-from oneshop.logs import alert
+from oneshop.ledgerwatch import LedgerWatch
 from oneshop.notify import Notifier, watchdog_interval_s
 
 log = structlog.get_logger("oneshop.service")
-BUDGET_LOW_SHARE = 0.2
 POLL_LOCK_WAIT_S = 30.0  # a poll waits this long for its account before skipping a turn
 SCAN_RETRY_S = 2.0  # first retry of a discovery/reconcile that did not run
 
@@ -38,58 +39,71 @@ SCAN_RETRY_S = 2.0  # first retry of a discovery/reconcile that did not run
 class Runner:
     """Runs account jobs with the guard every job needs; shared by `run` and `sync`."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, watch: LedgerWatch | None = None) -> None:
         self.app = app
+        self.watch = watch or LedgerWatch(app.config.database_url, None,
+                                          fail_exit_s=float("inf"))
         self.failing: set[tuple[str, str]] = set()
         self.running = 0
+        self.closed = False
         self._cond = threading.Condition()
         self.started_at = app.clock()
+        service = app.config.file.service
+        alerts.configure(service.alert_reminder_s,
+                         {name: alerts.credential_advice(app.config, name)
+                          for name in app.config.accounts})
 
     # -- the guard -----------------------------------------------------------------------
 
     def guarded(self, account: str, job: str, fn: Callable[[], Any],
-                wait_s: float = 0.0) -> bool:
+                wait_s: float = 0.0, *, even_paused: bool = False) -> bool:
         """Run one job for one account; True when it ran and succeeded.
 
-        wait_s: how long to wait for the account while another job holds it."""
-        app = self.app
-        with app.accounts.hold(account, wait_s=wait_s) as owned:
-            if not owned:
-                log.debug("job.skipped", account=account, job=job, why="busy elsewhere")
+        wait_s: how long to wait for the account while another job holds it. A job
+        waiting for its account counts as running, so a stop waits for it; once the
+        runner is closed (stopping, reloaded) no job starts any more."""
+        with self._cond:
+            if self.closed:
                 return False
-            if self._paused(account):
-                return False
+            self.running += 1
+        try:
+            with self.app.accounts.hold(account, wait_s=wait_s) as owned:
+                if not owned:
+                    log.debug("job.skipped", account=account, job=job, why="busy elsewhere")
+                    return False
+                if self.closed or (not even_paused and self._paused(account)):
+                    return False
+                return self._run(account, job, fn)
+        except SQLAlchemyError as exc:  # the ledger failed, not the channel
+            self.watch.failed(exc)
+            return False
+        finally:
             with self._cond:
-                self.running += 1
-            started = time.monotonic()
-            try:
-                result = fn()
-            except AuthError as exc:
-                self._record(account, job, ok=False, error=str(exc), pause=True)
-                alert("auth_failed", "critical",
-                      "credentials refused; the account is paused until re-authorised",
-                      account=account, job=job, error=str(exc),
-                      action=f"run `oneshop auth {self._kind(account)} --account {account}` "
-                             "or fix the secret and reload (SIGHUP)")
-                return False
-            except RetryableError as exc:
-                self._failed(account, job, str(exc))
-                return False
-            except Exception as exc:  # a bug: log it once, the next tick resumes
-                self._failed(account, job, f"{type(exc).__name__}: {exc}",
-                             tb=traceback.format_exc())
-                return False
-            finally:
-                self._note_budget(account)
-                with self._cond:
-                    self.running -= 1
-                    self._cond.notify_all()
-            ms = int((time.monotonic() - started) * 1000)
-            self._succeeded(account, job, result, ms)
-            return True
+                self.running -= 1
+                self._cond.notify_all()
 
-    def _kind(self, account: str) -> str:
-        return self.app.config.accounts[account].config.kind
+    def _run(self, account: str, job: str, fn: Callable[[], Any]) -> bool:
+        started = time.monotonic()
+        try:
+            result = fn()
+        except SQLAlchemyError:
+            raise
+        except AuthError as exc:
+            self._record(account, job, ok=False, error=str(exc), pause=True)
+            return False
+        except RetryableError as exc:
+            self._failed(account, job, str(exc))
+            return False
+        except Exception as exc:  # a bug: log it once, the next tick resumes
+            if self.closed:
+                return False  # stopping: a channel's client closed under the job
+            self._failed(account, job, f"{type(exc).__name__}: {exc}",
+                         tb=traceback.format_exc())
+            return False
+        finally:
+            self._note_budget(account)
+        self._succeeded(account, job, result, int((time.monotonic() - started) * 1000))
+        return True
 
     def _paused(self, account: str) -> bool:
         with self.app.sessions() as s:
@@ -113,28 +127,6 @@ class Runner:
                   else {"result": result})
         log.info("sync.done", account=account, job=job, ms=ms, **fields)
 
-    def _note_budget(self, account: str) -> None:
-        """Keep the API budget the connector last saw; alert once a day when it runs low."""
-        budget = self.app.accounts.connectors[account].budget()
-        with transaction(self.app.sessions) as s:
-            state = store.account_state(s, account)
-            if budget.daily:  # what `status`, `health` and the poll stretching read
-                state.budget_remaining, state.budget_limit = budget.remaining, budget.limit
-        if (budget.daily and budget.remaining is not None and budget.limit
-                and budget.remaining < budget.limit * BUDGET_LOW_SHARE):
-            self._budget_low(account, budget.remaining, budget.limit)
-
-    def _budget_low(self, account: str, remaining: int, limit: int) -> None:
-        now = self.app.clock()
-        with transaction(self.app.sessions) as s:
-            new = store.add_alert(s, event="budget_low", severity="warning", account=account,
-                                  now=now, dedupe_key=f"budget:{account}:{now.date()}",
-                                  message="API budget running low; polling is stretched",
-                                  fields={"remaining": remaining, "limit": limit})
-        if new:
-            alert("budget_low", "warning", "API budget running low; polling is stretched",
-                  account=account, remaining=remaining, limit=limit)
-
     def _record(self, account: str, job: str, *, ok: bool, error: str = "",
                 pause: bool = False) -> None:
         now = self.app.clock()
@@ -144,12 +136,36 @@ class Runner:
             if ok:
                 if job == "orders":
                     state.last_success_at = now
+                    alerts.resolve(s, "channel_stale", now=now, account=account)
                 state.consecutive_failures = 0
                 state.last_error = ""
+                if not state.paused:  # a push in this very job may have just paused it
+                    alerts.resolve(s, "auth_failed", now=now, account=account)
             else:
                 state.consecutive_failures += 1
                 state.last_error = error[:2000]
                 state.paused = state.paused or pause
+            if pause:
+                alerts.raise_alert(s, "auth_failed", "critical", "credentials refused; the "
+                                   "account is paused until they work again", now=now,
+                                   account=account, fields={"job": job, "error": error,
+                                                            "action": alerts.advice(account)})
+        self.watch.succeeded()
+
+    def _note_budget(self, account: str) -> None:
+        conditions.note_budget(self.app, account)
+
+    def _budget_allows(self, account: str) -> bool:
+        try:
+            return conditions.budget_allows(self.app, account)
+        except SQLAlchemyError as exc:
+            self.watch.failed(exc)
+            return False
+
+    def check_stale(self) -> None:
+        # Not a sign of a working ledger: a transaction that changed nothing commits even
+        # on a full disk. `_record`, which always writes, is.
+        conditions.check_stale(self.app, self.started_at)
 
     # -- jobs ----------------------------------------------------------------------------
 
@@ -169,43 +185,18 @@ class Runner:
 
         return self.guarded(account, "discover" if link else "reconcile", job)
 
-    def _budget_allows(self, account: str) -> bool:
-        """Stretch polling so the rest of the day's API budget lasts until midnight UTC."""
-        with self.app.sessions() as s:
-            state = s.get(m.AccountState, account)
-        if state is None or not state.budget_limit or state.budget_remaining is None:
-            return True
-        if state.budget_remaining >= state.budget_limit * BUDGET_LOW_SHARE:
-            return True
-        now = self.app.clock()
-        midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-        polls_left = max(1, state.budget_remaining // 4)  # a poll costs a few requests
-        gap_s = (midnight - now).total_seconds() / polls_left
-        last = state.last_attempt_at or datetime.min.replace(tzinfo=UTC)
-        return (now - last).total_seconds() >= gap_s
-
-    def check_stale(self) -> None:
-        """One `channel_stale` alert per episode of an account not polled successfully
-        for `stale_after_polls` intervals (counted from start-up if it never was)."""
-        now = self.app.clock()
-        for name, account in self.app.config.accounts.items():
-            if not account.config.enabled:
-                continue
-            limit = timedelta(seconds=account.config.poll_seconds *
-                              account.config.stale_after_polls)
-            with transaction(self.app.sessions) as s:
-                state = store.account_state(s, name)
-                since = state.last_success_at or self.started_at
-                if now - since <= limit:
-                    continue
-                new = store.add_alert(
-                    s, event="channel_stale", severity="error", account=name, now=now,
-                    dedupe_key=f"stale:{name}:{since.isoformat()}",
-                    message=f"no successful poll of {name} since {since.isoformat()}",
-                    fields={"last_success": since.isoformat(), "last_error": state.last_error})
-            if new:
-                alert("channel_stale", "error", "no successful poll for too long",
-                      account=name, last_success=since.isoformat())
+    def retry_paused(self) -> None:
+        """On start, try each paused account once: working credentials resume it; refused
+        ones keep it paused, and `status`/`health` say why (its last error)."""
+        for name in self.app.accounts.connectors:
+            if self.closed:
+                return
+            if self._paused(name):
+                log.info("account.retrying", account=name, why="paused before this start")
+                if self.guarded(name, "orders", partial(self.app.engine.pull_orders, name),
+                                wait_s=POLL_LOCK_WAIT_S, even_paused=True):
+                    resume_account(self.app, name)
+                    log.info("account.resumed", account=name)
 
     def sync_once(self, progress: Callable[[str], None] | None = None) -> bool:
         """Discover (first time), pull and push every account once; True if all went well."""
@@ -224,6 +215,13 @@ class Runner:
     def wait_idle(self, timeout_s: float) -> bool:
         with self._cond:
             return self._cond.wait_for(lambda: self.running == 0, timeout=timeout_s)
+
+    def close(self, timeout_s: float) -> bool:
+        """No job starts from now on; wait for those running or waiting for an account."""
+        with self._cond:
+            self.closed = True
+        self.app.engine.stopping.set()
+        return self.wait_idle(timeout_s)
 
 
 def _start_webhooks(app: App, scheduler: Any) -> Any:
@@ -254,6 +252,7 @@ def resume_account(app: App, account: str) -> None:
 
 
 def resume_account_in(sessions: Any, account: str) -> None:
+    """Un-pause; the episode of refused credentials ends with the next successful job."""
     with transaction(sessions) as s:
         state = store.account_state(s, account)
         state.paused = False
@@ -261,14 +260,19 @@ def resume_account_in(sessions: Any, account: str) -> None:
 
 
 def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -> int:
-    """`oneshop run`: schedule every account's jobs until SIGTERM/SIGINT; SIGHUP reloads."""
+    """`oneshop run`: schedule every account's jobs until SIGTERM/SIGINT; SIGHUP reloads.
+
+    Exits 1 when the ledger has failed for `ledger_fail_exit_s` (systemd restarts it)."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     notifier = notifier or Notifier.from_env()
-    holder: dict[str, Any] = {"runner": Runner(app_factory()), "reload": False}
+    first = app_factory()
+    service = first.config.file.service
+    watch = LedgerWatch(first.config.database_url, first.config.state_dir,
+                        fail_exit_s=service.ledger_fail_exit_s)
+    holder: dict[str, Any] = {"runner": Runner(first, watch), "reload": False, "exit": 0}
     scheduler = BlockingScheduler(timezone=UTC, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
-
     unsuccessful: dict[str, int] = {}
 
     def schedule(runner: Runner) -> None:
@@ -277,6 +281,7 @@ def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -
             if job.id != "housekeeping":
                 job.remove()
         now = datetime.now(UTC)
+        scheduler.add_job(runner.retry_paused, "date", run_date=now, id="retry-paused")
         for name, account in runner.app.config.accounts.items():
             if name not in runner.app.accounts.connectors:
                 continue
@@ -296,7 +301,7 @@ def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -
         was busy with another job or instance, or the channel failed) is tried again soon,
         backing off up to its own interval, instead of waiting for its next turn."""
         key = f"{name}:{job}"
-        if runner.reconcile(name, link=job == "discover"):
+        if runner.reconcile(name, link=job == "discover") or runner.closed:
             unsuccessful.pop(key, None)
             return
         cfg = runner.app.config.accounts[name].config
@@ -307,31 +312,56 @@ def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -
                           run_date=datetime.now(UTC) + timedelta(seconds=delay),
                           replace_existing=True)
 
+    stopped = threading.Event()
+
+    def exit_when_ledger_dead() -> None:
+        """Its own thread, not a scheduled job: jobs stuck on a locked ledger can take
+        every worker of the scheduler's pool."""
+        while not stopped.wait(1.0):
+            if watch.should_exit():
+                log.critical("service.exiting", why="the ledger stayed unavailable",
+                             after_s=watch.fail_exit_s)
+                holder["exit"] = 1
+                stop()
+                return
+
     def housekeeping() -> None:
         notifier.send("WATCHDOG=1")
         runner: Runner = holder["runner"]
         if holder["reload"]:
             holder["reload"] = False
-            try:
-                new = Runner(app_factory())
-            except Exception as exc:
-                log.error("config.reload_failed", error=str(exc))
-                return
-            for name in new.app.accounts.connectors:
-                resume_account(new.app, name)
-            runner.wait_idle(10)
-            holder["runner"] = new
-            schedule(new)
-            runner.app.close()
-            log.info("config.reloaded", accounts=sorted(new.app.accounts.connectors))
+            reload(runner)
             return
-        runner.check_stale()
+        try:
+            runner.check_stale()
+        except SQLAlchemyError as exc:
+            watch.failed(exc)
+
+    def reload(runner: Runner) -> None:
+        try:
+            new = Runner(app_factory(), watch)
+        except Exception as exc:
+            log.error("config.reload_failed", error=str(exc))
+            return
+        for name in new.app.accounts.connectors:
+            resume_account(new.app, name)
+        runner.close(10)
+        holder["runner"] = new
+        schedule(new)
+        runner.app.close()
+        log.info("config.reloaded", accounts=sorted(new.app.accounts.connectors))
+
+    def stop() -> None:
+        stopped.set()
+        notifier.send("STOPPING=1")
+        with holder["runner"]._cond:
+            holder["runner"].closed = True
+        holder["runner"].app.engine.stopping.set()
+        scheduler.shutdown(wait=False)
 
     def on_stop(signum: int, _frame: Any) -> None:
         log.info("service.stopping", signal=signal.Signals(signum).name)
-        notifier.send("STOPPING=1")
-        holder["runner"].app.engine.stopping.set()
-        scheduler.shutdown(wait=False)
+        stop()
 
     def on_hup(_signum: int, _frame: Any) -> None:
         holder["reload"] = True
@@ -339,6 +369,7 @@ def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -
     signal.signal(signal.SIGTERM, on_stop)
     signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGHUP, on_hup)
+    threading.Thread(target=exit_when_ledger_dead, name="ledger-exit", daemon=True).start()
     scheduler.add_job(housekeeping, "interval", seconds=min(5.0, watchdog_interval_s()),
                       id="housekeeping", next_run_time=datetime.now(UTC))
     schedule(holder["runner"])
@@ -350,8 +381,10 @@ def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -
     if hooks is not None:
         hooks.close()
     runner = holder["runner"]
-    runner.wait_idle(9)
+    # Jobs waiting for their account count too: none may start once the clients close.
+    runner.close(9)
     runner.app.close()
     stop_extras()
-    log.info("service.stopped")
-    return 0
+    watch.close()
+    log.info("service.stopped", **({"exit_code": holder["exit"]} if holder["exit"] else {}))
+    return int(holder["exit"])

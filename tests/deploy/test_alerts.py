@@ -30,7 +30,9 @@ RULES = REPO / "deploy" / "alerts"
 SOURCES = [REPO / "src", REPO / "connectors"]
 EMITTERS = (
     re.compile(r"\balert\(\s*\"([a-z_]+)\""),                      # logs.alert("event", …)
-    re.compile(r"\badd_alert\([^)]*?\bevent=\"([a-z_]+)\"", re.S),  # store.add_alert(event=…)
+    re.compile(r"\braise_alert\(\s*\w+,\s*\"([a-z_]+)\""),           # raise_alert(s, "event", …)
+    re.compile(r"\bannounce\(\s*\"([a-z_]+)\""),                   # announce("event", …)
+    re.compile(r"^EVENT = \"([a-z_]+)\"", re.M),                     # oversell.EVENT
     re.compile(r"\"([a-z_]+)\",\s*alert=True"),  # log.warning("event", alert=True)
 )
 SEVERITIES = {"critical", "error", "warning", "info"}

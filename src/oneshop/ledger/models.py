@@ -242,6 +242,16 @@ class Alert(Base):
     message: Mapped[str] = mapped_column(Text)
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # An episode (oneshop.alerts): `episode_key` = event + account + subject, open while
+    # `resolved_at` is null; at most one open episode per key (the partial unique index).
+    episode_key: Mapped[str | None] = mapped_column(String(400))
+    notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reminders: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ux_alerts_open_episode", "episode_key", unique=True,
+                            sqlite_where=text("resolved_at IS NULL"),
+                            postgresql_where=text("resolved_at IS NULL")),)
 
 
 class Credential(Base):
