@@ -100,7 +100,7 @@ class SyncEngine:
         now = self.clock()
         with transaction(self.sessions) as s:
             restocks = ChannelRestocks.before(s, account, page.orders)
-            booked = store.record_orders(s, account, page.orders,
+            booked = store.record_orders(s, account, page.orders, now=now,
                                          blind_writes=self._blind_writes(account))
             restocks.after(s)
             alerts.reject(s, account, ORDERS, page.rejected, now)
