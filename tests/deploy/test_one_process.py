@@ -120,7 +120,7 @@ def test_an_app_holds_the_lock_from_build_to_close(shop: SandboxShop) -> None:
     assert subprocess.run(probe(shop.database_url)).returncode == 3
     application.close()
     assert subprocess.run(probe(shop.database_url)).returncode == 0
-    dry = shop.build_app(dry_run=True)  # strictly read-only: takes no lock
+    dry = shop.build_app(read_only=True)  # strictly read-only: takes no lock
     assert dry.ledger_lock is None
     dry.close()
 

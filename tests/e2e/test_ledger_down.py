@@ -90,7 +90,7 @@ class Run:
 def make_run(tmp_path: Path, state_dir: Path, fail_exit_s: float) -> Run:
     shop = SandboxShop(state_dir=state_dir, serve_http=True, settings_overrides=FAST,
                        account_options={"reconcile_seconds": 3600})
-    shop.prepare_ledger()
+    shop.prepare_ledger(take_over=True)
     recorder = tmp_path / "record.py"
     alerts = tmp_path / "alerts.jsonl"
     recorder.write_text(textwrap.dedent(f"""
