@@ -57,6 +57,7 @@ class SyncEngine:
         self.adopt_new = adopt_new  # `adopt_new = "first_seen"`
         self.guard = BulkGuard(self.sessions, share=bulk_guard_share)
         self.on_push = on_push
+        self._cutoffs: dict[str, store.Cutoffs] = {}  # per account, read at each pull
         self.stopping = threading.Event()
         self._recovering = _Recovering()
 
@@ -87,6 +88,9 @@ class SyncEngine:
         """Pages from the saved cursor, until the end or until a stop was asked for."""
         with transaction(self.sessions) as s:
             cursor = store.load_cursor(s, account, ORDERS)
+            # Read once a pull: it changes only at a takeover or a discovery, which
+            # never run inside this account's pull.
+            self._cutoffs[account] = store.account_cutoffs(s, account)
         for page in self.accounts.connectors[account].fetch_orders(cursor):
             yield page
             if self.stopping.is_set():
@@ -97,7 +101,8 @@ class SyncEngine:
         now = self.clock()
         with transaction(self.sessions) as s:
             booked = store.record_orders(s, account, page.orders,
-                                         blind_writes=self._blind_writes(account))
+                                         blind_writes=self._blind_writes(account),
+                                         cutoffs=self._cutoffs.get(account))
             store.add_rejected(s, account, ORDERS, page.rejected)
             store.save_cursor(s, account, ORDERS, page.cursor, now)
             oversells = check_oversells(s, booked.sku_deltas, now)
