@@ -102,7 +102,7 @@ class SyncEngine:
         with transaction(self.sessions) as s:
             booked = store.record_orders(s, account, page.orders,
                                          blind_writes=self._blind_writes(account),
-                                         cutoffs=self._cutoffs.get(account))
+                                         cutoffs=self._cutoffs.get(account), now=now)
             store.add_rejected(s, account, ORDERS, page.rejected)
             store.save_cursor(s, account, ORDERS, page.cursor, now)
             oversells = check_oversells(s, booked.sku_deltas, now)

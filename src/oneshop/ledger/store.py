@@ -372,10 +372,11 @@ def account_cutoffs(session: Session, account: str) -> Cutoffs:
 
 def record_orders(session: Session, account: str, orders: Sequence[Order], *,
                   blind_writes: Callable[[str], str] | None = None,
-                  cutoffs: Cutoffs | None = None) -> Booked:
+                  cutoffs: Cutoffs | None = None, now: datetime | None = None) -> Booked:
     """Record a page of orders: order book rows, lines, and their stock movements.
 
     cutoffs: the account's takeover state as `account_cutoffs` read it for this pull.
+    now: when they are booked, on the engine's clock (default: the wall clock).
     blind_writes: the channel's stock writes replace its quantities without
     compare-and-set (Etsy); a sale made while one of them was in flight is then not
     taken off what we believe the channel shows (see `_raced`). It maps a listing's
@@ -435,7 +436,7 @@ def record_orders(session: Session, account: str, orders: Sequence[Order], *,
         # PostgreSQL runs the orders' upsert while the rows above are built, and the
         # movements' insert while the lines are sent; a result waits for all sent before.
         ids, booked.new_orders = order_ids()
-        new_moves = _send_movements(session, moves)
+        new_moves = _send_movements(session, moves, now)
         for row in line_rows:
             row[0] = ids[row[0]]
         _insert_rows(session, _table(m.OrderLine), LINE_COLUMNS, line_rows,
@@ -558,9 +559,13 @@ def insert_movements(session: Session, moves: Sequence[Move]) -> list[tuple[str,
     return _fold_into_on_hand(session, _send_movements(session, moves)())
 
 
-def _send_movements(session: Session, moves: Sequence[Move]) -> Fetch:
-    """Insert the movements not seen before; fetch: their (source_key, sku_id, delta)."""
-    now = m.utcnow()
+def _send_movements(session: Session, moves: Sequence[Move],
+                    now: datetime | None = None) -> Fetch:
+    """Insert the movements not seen before; fetch: their (source_key, sku_id, delta).
+
+    now: the engine's clock (what its reads and pushes are stamped with), else the wall's.
+    """
+    now = now or m.utcnow()
     rows = sorted(((*mv, now) for mv in moves), key=itemgetter(3))  # by source_key
     return _insert_rows(session, _table(m.Movement), (*MOVE_COLUMNS, "created_at"), rows,
                         "ON CONFLICT (source_key) DO NOTHING", "source_key, sku_id, delta")
