@@ -138,9 +138,12 @@ def bench(url: str, raw_url: str, lines: int) -> float:
         with raw_engine.begin() as conn:
             conn.execute(insert(raw_lines), raw_rows(page))
 
+    with factory() as s:  # as the engine reads it: once a pull
+        cutoffs = store.account_cutoffs(s, ACCOUNT)
+
     def ledger(page: list[Order]) -> None:
         with transaction(factory) as s:
-            store.record_orders(s, ACCOUNT, page)
+            store.record_orders(s, ACCOUNT, page, cutoffs=cutoffs)
 
     raw_rate, ledger_rate = timed((raw, ledger), lines)
     with factory() as s:

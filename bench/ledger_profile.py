@@ -175,7 +175,8 @@ def profile(url: str, raw_url: str, lines: int, index: str | None, fks: bool) ->
     def ledger(page: list[Any]) -> None:
         with factory() as s:
             s.begin()
-            store.record_orders(s, ingest.ACCOUNT, page)
+            store.record_orders(s, ingest.ACCOUNT, page,
+                                cutoffs=store.account_cutoffs(s, ingest.ACCOUNT))
             start = time.perf_counter()
             s.commit()
             clock["COMMIT"] += time.perf_counter() - start

@@ -166,6 +166,8 @@ class Planned:
     ledger: int | None  # on_hand when adopted already
     wants: Mapping[str, int]  # what the next sync would publish (adopted SKUs)
     options: Mapping[str, int]  # "from ACCOUNT" / "min" -> the count adoption would take
+    # option -> account -> what that account would be told after adopting that way
+    publish: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     @property
     def disagree(self) -> bool:
@@ -174,6 +176,7 @@ class Planned:
     def as_dict(self) -> dict[str, Any]:
         return {"sku": self.sku, "shows": dict(self.shows), "ledger": self.ledger,
                 "wants": dict(self.wants), "adopt": dict(self.options),
+                "publish": {k: dict(v) for k, v in self.publish.items()},
                 "disagree": self.disagree}
 
 
@@ -227,13 +230,15 @@ def _plan(s: Session, application: app_mod.App,
             options["min"] = min(values)
         wants = {a: _published(row.on_hand, row, application.accounts.rules[a])
                  for a in by_account} if adopted and row is not None else {}
+        publish = {option: {a: _published(count, row, application.accounts.rules[a])
+                            for a in by_account} for option, count in options.items()}
         out.append(Planned(sku=sku, shows=by_account, ledger=row.on_hand if adopted and row
-                           else None, wants=wants, options=options))
+                           else None, wants=wants, options=options, publish=publish))
     return Plan(skus=out, unlinked=unlinked, adopted=takeover.taken_over(s))
 
 
-def _published(on_hand: int, sku: m.Sku, rules: Any) -> int:
-    reserve = sku.reserve if sku.reserve is not None else rules.reserve
-    cap = sku.cap if sku.cap is not None else rules.cap
+def _published(on_hand: int, sku: m.Sku | None, rules: Any) -> int:
+    reserve = sku.reserve if sku is not None and sku.reserve is not None else rules.reserve
+    cap = sku.cap if sku is not None and sku.cap is not None else rules.cap
     value = max(0, on_hand - reserve)
     return value if cap is None else min(value, cap)

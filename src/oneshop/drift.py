@@ -251,7 +251,10 @@ class ChannelRestocks:
 
 
 def _booked(s: Session, keys: list[str]) -> set[str]:
-    return set(s.scalars(select(m.Movement.source_key).where(m.Movement.source_key.in_(keys))))
+    """Which of these restocks were booked as restocks (a takeover's history moved no
+    stock and its channel read already showed the units back)."""
+    return set(s.scalars(select(m.Movement.source_key).where(
+        m.Movement.source_key.in_(keys), m.Movement.kind == "restock")))
 
 
 def unconfirmed_push(s: Session, binding_id: int, quantity: int,

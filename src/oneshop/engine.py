@@ -59,6 +59,7 @@ class SyncEngine:
         self.adopt_new = adopt_new  # `adopt_new = "first_seen"`
         self.guard = BulkGuard(self.sessions, share=bulk_guard_share)
         self.on_push = on_push
+        self._cutoffs: dict[str, store.Cutoffs] = {}  # per account, read at each pull
         self.stopping = threading.Event()
         self._recovering = _Recovering()
 
@@ -90,6 +91,9 @@ class SyncEngine:
         """Pages from the saved cursor, until the end or until a stop was asked for."""
         with transaction(self.sessions) as s:
             cursor = store.load_cursor(s, account, ORDERS)
+            # Read once a pull: it changes only at a takeover or a discovery, which
+            # never run inside this account's pull.
+            self._cutoffs[account] = store.account_cutoffs(s, account)
         for page in self.accounts.connectors[account].fetch_orders(cursor):
             yield page
             if self.stopping.is_set():
@@ -100,8 +104,9 @@ class SyncEngine:
         now = self.clock()
         with transaction(self.sessions) as s:
             restocks = ChannelRestocks.before(s, account, page.orders)
-            booked = store.record_orders(s, account, page.orders, now=now,
-                                         blind_writes=self._blind_writes(account))
+            booked = store.record_orders(s, account, page.orders,
+                                         blind_writes=self._blind_writes(account),
+                                         cutoffs=self._cutoffs.get(account), now=now)
             restocks.after(s)
             alerts.reject(s, account, ORDERS, page.rejected, now)
             store.save_cursor(s, account, ORDERS, page.cursor, now)

@@ -90,7 +90,12 @@ class Binding(Base):
     """One channel listing (bound to a SKU, or not yet: sku_id NULL)."""
 
     __tablename__ = "bindings"
-    __table_args__ = (UniqueConstraint("account", "external_id"), COUNTER_PAGES)
+    __table_args__ = (
+        UniqueConstraint("account", "external_id"),
+        # Every page of orders looks up the few listings adopted after the takeover
+        # (store.load_cutoffs); without it that is a scan of every binding per page.
+        Index("ix_bindings_history_until", "account", "history_until"),
+        COUNTER_PAGES)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account: Mapped[str] = mapped_column(String(100))
     external_id: Mapped[str] = mapped_column(String(255))

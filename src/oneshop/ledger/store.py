@@ -324,6 +324,7 @@ class Cutoffs:
     taken_over: bool
     watermark: datetime | None
     by_listing: Mapping[str, datetime]
+    own: bool = False  # some listing of the account has a cut-off of its own
 
     def sale_is_history(self, listing: str | None, created_at: datetime) -> bool:
         cutoff = self._cutoff(listing)
@@ -337,29 +338,44 @@ class Cutoffs:
         return self.by_listing.get(listing or "", self.watermark)
 
 
-def load_cutoffs(session: Session, account: str, orders: Sequence[Order]) -> Cutoffs:
-    """The account's takeover state, with the listing cut-offs these orders may need."""
-    state = session.execute(select(m.AccountState.adopted_at, m.AccountState.watermark_at)
-                            .where(m.AccountState.account == account)).first()
+def load_cutoffs(session: Session, account: str, orders: Sequence[Order],
+                 base: Cutoffs | None = None) -> Cutoffs:
+    """The account's takeover state, with the listing cut-offs these orders may need.
+
+    base: the account's state read earlier in the same pull (`account_cutoffs`), so a
+    page costs no lookup unless some listing of the account has a cut-off of its own."""
+    base = base or account_cutoffs(session, account)
+    oldest = min((o.created_at for o in orders), default=None)
+    if not base.taken_over or not base.own or oldest is None:
+        return base
+    # Only a cut-off later than this page's oldest order can make any of its lines history.
+    rows: Any = session.connection().execute(
+        select(m.Binding.external_id, m.Binding.history_until)
+        .where(m.Binding.account == account, m.Binding.history_until > oldest))
+    return Cutoffs(taken_over=True, watermark=base.watermark, own=True,
+                   by_listing={ext: at for ext, at in rows})
+
+
+def account_cutoffs(session: Session, account: str) -> Cutoffs:
+    """Whether the account was taken over, its watermark, and whether any of its listings
+    (adopted after the takeover) has a cut-off of its own."""
+    conn = session.connection()
+    state = conn.execute(select(m.AccountState.adopted_at, m.AccountState.watermark_at)
+                         .where(m.AccountState.account == account)).first()
     if state is None or state.adopted_at is None:
         return Cutoffs(taken_over=False, watermark=None, by_listing={})
-    oldest = min((o.created_at for o in orders), default=None)
-    by_listing: dict[str, datetime] = {}
-    if oldest is not None:
-        # Only listings adopted after the takeover have their own cut-off, and only one
-        # later than this page's oldest order can make any of its lines history.
-        rows: Any = session.execute(select(m.Binding.external_id, m.Binding.history_until)
-                                    .where(m.Binding.account == account,
-                                           m.Binding.history_until > oldest))
-        by_listing = {ext: at for ext, at in rows}
-    return Cutoffs(taken_over=True, watermark=state.watermark_at, by_listing=by_listing)
+    own = conn.execute(select(m.Binding.id).where(
+        m.Binding.account == account, m.Binding.history_until.is_not(None)).limit(1)).first()
+    return Cutoffs(taken_over=True, watermark=state.watermark_at, by_listing={},
+                   own=own is not None)
 
 
 def record_orders(session: Session, account: str, orders: Sequence[Order], *,
                   blind_writes: Callable[[str], str] | None = None,
-                  now: datetime | None = None) -> Booked:
+                  cutoffs: Cutoffs | None = None, now: datetime | None = None) -> Booked:
     """Record a page of orders: order book rows, lines, and their stock movements.
 
+    cutoffs: the account's takeover state as `account_cutoffs` read it for this pull.
     now: when they are booked, on the engine's clock (default: the wall clock).
     blind_writes: the channel's stock writes replace its quantities without
     compare-and-set (Etsy); a sale made while one of them was in flight is then not
@@ -374,7 +390,7 @@ def record_orders(session: Session, account: str, orders: Sequence[Order], *,
     # and never deadlock (PostgreSQL).
     orders = sorted(orders, key=attrgetter("external_id"))
     by_listing, by_sku = _line_targets(session, account, orders)
-    cutoffs = load_cutoffs(session, account, orders)
+    cutoffs = load_cutoffs(session, account, orders, cutoffs)
     with _pipelined(session):
         order_ids = _upsert_orders(session, account, orders)
         line_rows: list[list[Any]] = []  # order_id first: the order's external id until known

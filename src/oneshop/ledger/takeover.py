@@ -70,7 +70,7 @@ def book_pending(session: Session, account: str, external_id: str, sku_id: int, 
                m.OrderLine.sku_id.is_(None))).all()
     if not pending:
         return 0
-    cutoffs = store.load_cutoffs(session, account, [])
+    cutoffs = store.account_cutoffs(session, account)
     own = session.scalar(select(m.Binding.history_until).where(
         m.Binding.account == account, m.Binding.external_id == external_id))
     booked = 0

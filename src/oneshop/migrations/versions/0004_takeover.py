@@ -24,6 +24,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("history_until", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("read_qty", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("read_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_bindings_history_until", "bindings", ["account", "history_until"])
     with op.batch_alter_table("account_state", schema=None) as batch_op:
         batch_op.add_column(sa.Column("watermark_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("hold_reason", sa.Text(), nullable=True))
@@ -45,6 +46,7 @@ def downgrade() -> None:
         batch_op.drop_column("release_once")
         batch_op.drop_column("hold_reason")
         batch_op.drop_column("watermark_at")
+    op.drop_index("ix_bindings_history_until", table_name="bindings")
     with op.batch_alter_table("bindings", schema=None) as batch_op:
         batch_op.drop_column("read_at")
         batch_op.drop_column("read_qty")
