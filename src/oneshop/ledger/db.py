@@ -61,11 +61,16 @@ def _sqlite_engine(url: str) -> Engine:
 def _private_ledger(ledger: Path) -> None:
     """Create the ledger file 0600 before SQLite does (it would use 0644 minus the umask):
     Etsy's OAuth tokens live in it. SQLite gives its -wal and -shm files the database
-    file's mode, so they follow. An older, wider ledger of ours is narrowed too."""
-    try:
-        os.close(open_private(ledger, os.O_RDONLY))
-    except OSError:
-        return  # SQLite says what is wrong when it opens it (see describe_error)
+    file's mode, so they follow. An older, wider ledger of ours is narrowed too.
+
+    An existing ledger is never opened here: closing any descriptor of a file drops every
+    POSIX lock this process holds on it, SQLite's included (a second engine in a process
+    whose first one is in use, as a reload makes, then saw "disk I/O error")."""
+    if not ledger.exists():
+        try:
+            os.close(open_private(ledger, os.O_RDONLY))
+        except OSError:
+            return  # SQLite says what is wrong when it opens it (see describe_error)
     for path in (ledger, Path(f"{ledger}-wal"), Path(f"{ledger}-shm")):
         try:
             info = path.stat()
