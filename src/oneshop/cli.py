@@ -93,7 +93,7 @@ def db_upgrade(ctx: click.Context) -> None:
 def run(ctx: click.Context) -> None:
     """Run the service (SIGTERM stops, SIGHUP reloads the config)."""
     from oneshop import app as app_mod
-    from oneshop.service import serve
+    from oneshop.daemon import serve
 
     path = ctx.obj["path"]
     _config(ctx)
