@@ -11,11 +11,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy.exc import SQLAlchemyError
 
 from oneshop import operate
 from oneshop.app import App
-from oneshop.ledgerwatch import LedgerWatch
+from oneshop.ledgerwatch import UNAVAILABLE, LedgerWatch
 from oneshop.notify import Notifier, watchdog_interval_s
 from oneshop.service import SCAN_RETRY_S, Runner, resume_account
 
@@ -119,7 +118,7 @@ def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -
             return
         try:
             runner.check_stale()
-        except SQLAlchemyError as exc:
+        except UNAVAILABLE as exc:
             watch.failed(exc)
 
     def reload(runner: Runner) -> None:

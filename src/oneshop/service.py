@@ -18,7 +18,6 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
 from oneshop import alerts, conditions
 from oneshop.app import App
@@ -26,7 +25,7 @@ from oneshop.errors import AuthError, RetryableError
 from oneshop.ledger import models as m
 from oneshop.ledger import store
 from oneshop.ledger.db import transaction
-from oneshop.ledgerwatch import LedgerWatch
+from oneshop.ledgerwatch import UNAVAILABLE, LedgerWatch
 
 log = structlog.get_logger("oneshop.service")
 POLL_LOCK_WAIT_S = 30.0  # a poll waits this long for its account before skipping a turn
@@ -71,7 +70,7 @@ class Runner:
                 if self.closed or (not even_paused and self._paused(account)):
                     return False
                 return self._run(account, job, fn)
-        except SQLAlchemyError as exc:  # the ledger failed, not the channel
+        except UNAVAILABLE as exc:  # the ledger failed, not the channel
             self.watch.failed(exc)
             return False
         finally:
@@ -83,7 +82,7 @@ class Runner:
         started = time.monotonic()
         try:
             result = fn()
-        except SQLAlchemyError:
+        except UNAVAILABLE:
             raise
         except AuthError as exc:
             self._record(account, job, ok=False, error=str(exc), pause=True)
@@ -155,7 +154,7 @@ class Runner:
     def _budget_allows(self, account: str) -> bool:
         try:
             return conditions.budget_allows(self.app, account)
-        except SQLAlchemyError as exc:
+        except UNAVAILABLE as exc:
             self.watch.failed(exc)
             return False
 
