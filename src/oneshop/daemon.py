@@ -138,9 +138,7 @@ def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -
     def stop() -> None:
         stopped.set()
         notifier.send("STOPPING=1")
-        with holder["runner"]._cond:
-            holder["runner"].closed = True
-        holder["runner"].app.engine.stopping.set()
+        holder["runner"].stop_starting()
         scheduler.shutdown(wait=False)
 
     def on_stop(signum: int, _frame: Any) -> None:

@@ -212,11 +212,15 @@ class Runner:
         with self._cond:
             return self._cond.wait_for(lambda: self.running == 0, timeout=timeout_s)
 
-    def close(self, timeout_s: float) -> bool:
-        """No job starts from now on; wait for those running or waiting for an account."""
+    def stop_starting(self) -> None:
+        """No job starts from now on, and running pulls stop after their current page."""
         with self._cond:
             self.closed = True
         self.app.engine.stopping.set()
+
+    def close(self, timeout_s: float) -> bool:
+        """Stop starting jobs; wait for those running or waiting for an account."""
+        self.stop_starting()
         return self.wait_idle(timeout_s)
 
 
