@@ -143,19 +143,6 @@ def resolve(s: Session, event: str, *, now: datetime, account: str | None = None
     return True
 
 
-def resolve_all(s: Session, event: str, *, now: datetime, account: str | None = None,
-                keep: Iterable[str] = ()) -> int:
-    """End every open episode of `event` (for `account`) whose subject is not in `keep`."""
-    kept = {key_of(event, account, subject) for subject in keep}
-    prefix = key_of(event, account)
-    rows = [r for r in s.scalars(select(m.Alert).where(
-        m.Alert.episode_key.startswith(prefix, autoescape=True),
-        m.Alert.resolved_at.is_(None))) if r.episode_key not in kept]
-    for row in rows:
-        _close(s, row, now)
-    return len(rows)
-
-
 def open_episode(s: Session, key: str) -> m.Alert | None:
     return s.scalar(select(m.Alert).where(m.Alert.episode_key == key,
                                           m.Alert.resolved_at.is_(None)))

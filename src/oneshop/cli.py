@@ -88,7 +88,7 @@ def run(ctx: click.Context) -> None:
     """Run the service (SIGTERM stops, SIGHUP reloads the config)."""
     from oneshop import app as app_mod
     from oneshop.cli_shop import require_taken_over
-    from oneshop.service import serve
+    from oneshop.daemon import serve
 
     path = ctx.obj["path"]
     require_taken_over(_config(ctx))

@@ -15,6 +15,7 @@ from datetime import datetime
 
 import structlog
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import alerts
@@ -272,8 +273,6 @@ class SyncEngine:
         Its failure is that channel's, not the caller's: a channel refusing every query
         must not fail the other accounts' jobs. Its own job fails and reports it (an
         auth failure pauses it there too). The ledger's own errors still propagate."""
-        from sqlalchemy.exc import SQLAlchemyError
-
         try:
             return self.pull_orders_quiet(account)
         except SQLAlchemyError:

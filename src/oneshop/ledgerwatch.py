@@ -23,12 +23,17 @@ from typing import Any
 
 import structlog
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from oneshop.alerts import announce
 
 log = structlog.get_logger("oneshop.ledger")
 FAILURES_FOR_ALERT = 3
 STATE_FILE = "ledger-health.json"
+# What a ledger that cannot be used raises (locked, disk full, read-only, connection
+# refused or lost). Other database errors (a constraint violated) are bugs: a job's
+# traceback, not the ledger's health.
+UNAVAILABLE = (OperationalError, InterfaceError)
 # The state file keeps a fixed size and is rewritten in place: on a full disk a write
 # into blocks the file already owns still succeeds, so `health` learns the news.
 STATE_BYTES = 2048

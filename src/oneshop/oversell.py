@@ -21,15 +21,20 @@ def check_oversells(s: Session, sku_deltas: Mapping[int, int],
     """Raise, deepen or resolve the oversell episodes of SKUs whose stock just moved;
     returns the fields of the alerts raised (logged when the transaction commits)."""
     found = []
+    # One query for the open episodes: this runs for every page of orders booked.
+    episodes = alerts.open_subjects(s, EVENT) if sku_deltas else {}
     for sku_id, delta in sku_deltas.items():
+        subject = str(sku_id)
+        if delta >= 0 and subject not in episodes:
+            continue  # a rise cannot start an episode
         sku = s.get(m.Sku, sku_id)
         assert sku is not None
         s.refresh(sku)
         if sku.adopted_at is None:  # unknown: its count is not ours to judge yet
             continue
-        subject = str(sku_id)
         if sku.on_hand >= 0:
-            alerts.resolve(s, EVENT, now=now, subject=subject)
+            if subject in episodes:
+                alerts.resolve(s, EVENT, now=now, subject=subject)
             continue
         if delta >= 0:
             continue  # still below zero, but no worse
@@ -37,9 +42,10 @@ def check_oversells(s: Session, sku_deltas: Mapping[int, int],
         # see (an `oneshop adjust` back above 0) must not swallow the next crossing.
         crossed = s.scalar(select(func.max(m.Movement.id)).where(m.Movement.sku_id == sku_id))
         crossing = f"oversell:{sku_id}:{crossed}"
-        episode = alerts.open_episode(s, alerts.key_of(EVENT, None, subject))
+        episode = episodes.get(subject)
         if sku.on_hand - delta >= 0 and episode is not None and episode.dedupe_key != crossing:
             alerts.resolve(s, EVENT, now=now, subject=subject)
+            episode = None
         fields = _fields(s, sku, episode)
         if alerts.raise_alert(s, EVENT, "critical", f"{sku.sku} sold more units than there were",
                               now=now, subject=subject, sku_id=sku_id, fields=fields,

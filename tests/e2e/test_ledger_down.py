@@ -1,14 +1,16 @@
 """A broken ledger is loud (issue 15, point 2): the real `oneshop run` against a locked
-ledger and a full disk. Counted: `ledger_unavailable` once (log and alert command),
+ledger, a full disk and PostgreSQL gone. Counted: `ledger_unavailable` once (log and alert command),
 `health` non-zero with the reason, exit non-zero after `ledger_fail_exit_s`, recovery
 logged once, and every sale made meanwhile booked exactly once.
 
-Read-only is not produced here: the tests run as root (file modes do not stop root) and
+PostgreSQL gone runs when ONESHOP_TEST_DATABASE_URL is set, through a TCP relay the
+test cuts. Read-only is not produced here: the tests run as root (file modes do not stop root) and
 a filesystem cannot be remounted read-only while the ledger holds it open for writing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -87,9 +89,10 @@ class Run:
             self.proc.wait(10)
 
 
-def make_run(tmp_path: Path, state_dir: Path, fail_exit_s: float) -> Run:
+def make_run(tmp_path: Path, state_dir: Path, fail_exit_s: float,
+             database_url: str | None = None) -> Run:
     shop = SandboxShop(state_dir=state_dir, serve_http=True, settings_overrides=FAST,
-                       account_options={"reconcile_seconds": 3600})
+                       account_options={"reconcile_seconds": 3600}, database_url=database_url)
     shop.prepare_ledger(take_over=True)
     recorder = tmp_path / "record.py"
     alerts = tmp_path / "alerts.jsonl"
@@ -219,6 +222,122 @@ def test_a_full_disk_alerts_once_and_recovery_is_logged_once(tmp_path: Path,
         assert run.proc is not None and run.proc.poll() is None
         quiet_while_down(run)
         assert len(run.events("ledger.recovered")) == 1
+    finally:
+        run.stop()
+        run.shop.close()
+
+
+class Proxy:
+    """A TCP relay to PostgreSQL that the test can cut (PostgreSQL gone) and restore."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        import socket
+
+        self.target = target
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = int(probe.getsockname()[1])
+        probe.close()
+        self._conns: list[Any] = []
+        self._server: Any = None
+        self.restore()
+
+    def restore(self) -> None:
+        import socket
+        import threading
+
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", self.port))
+        server.listen(64)
+        self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+
+    def cut(self) -> None:
+        self._server.close()
+        for conn in self._conns:
+            with contextlib.suppress(OSError):
+                conn.close()
+        self._conns.clear()
+
+    def _accept(self, server: Any) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: Any, b: Any) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (a, b):
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+
+@pytest.fixture
+def pg_behind_proxy() -> Iterator[tuple[str, Proxy]]:
+    """A fresh PostgreSQL database, reached through a Proxy."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin_url = os.environ.get("ONESHOP_TEST_DATABASE_URL")
+    if not admin_url:
+        pytest.skip("ONESHOP_TEST_DATABASE_URL is not set: PostgreSQL ledger tests skipped")
+    name = f"oneshop_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    real = make_url(admin_url).set(database=name)
+    proxy = Proxy((real.host or "127.0.0.1", real.port or 5432))
+    try:
+        yield real.set(host="127.0.0.1", port=proxy.port).render_as_string(
+            hide_password=False), proxy
+    finally:
+        proxy.cut()
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :n"), {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def test_postgresql_gone_alerts_once_fails_health_and_exits_non_zero(
+        tmp_path: Path, pg_behind_proxy: tuple[str, Proxy]) -> None:
+    url, proxy = pg_behind_proxy
+    run = make_run(tmp_path, tmp_path / "state", fail_exit_s=3, database_url=url)
+    try:
+        ids = run.shop.seed("GONE", 9)
+        run.start()
+        running(run)
+        proxy.cut()
+        sell_everywhere(run, ids)
+        wait_for(lambda: run.events("ledger_unavailable") != [], timeout_s=60,
+                 what="ledger_unavailable")
+        code, said = run.health()
+        assert code != 0 and "unavailable" in said, said
+        assert run.proc is not None
+        assert run.proc.wait(60) != 0, "the service kept running without its database"
+        quiet_while_down(run)
+        proxy.restore()
+        run.start()
+        wait_for(lambda: run.sales("GONE") == (3, 6), timeout_s=60, what="sales booked")
+        wait_for(lambda: run.health()[0] == 0, timeout_s=30, what="healthy again")
+        assert run.sales("GONE") == (3, 6)
     finally:
         run.stop()
         run.shop.close()

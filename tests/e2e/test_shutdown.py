@@ -18,10 +18,10 @@ from sqlalchemy import select
 from structlog.testing import capture_logs
 
 from oneshop.app import App
+from oneshop.daemon import serve
 from oneshop.ledger import models as m
 from oneshop.plugins import available_connectors
 from oneshop.sandboxshop import KINDS, SandboxShop, wait_for
-from oneshop.service import serve
 
 KINDS_HERE = tuple(k for k in KINDS if k in available_connectors())
 

@@ -145,8 +145,16 @@ def test_a_restart_after_downtime_alerts_no_stale_channel_before_a_poll_is_tried
         assert rig.poll(kind)
     rig.clock.advance(86_400)  # the service was down for a day
     rig.runner = Runner(rig.app)  # and starts again
+    down = rig.shop.kinds[0]
     with capture_logs() as logs:
         rig.runner.check_stale()
+        rig.clock.advance(3 * 600)  # a slow start: no poll tried yet, three limits later
+        rig.runner.check_stale()
+        rig.runner.started_at = rig.clock.now()  # a quick one, whose first poll fails
+        rig.shop.sandboxes[down].fail_next(100_000, status=503)
+        assert not rig.poll(down, every_s=1)
+        rig.runner.check_stale()
+        rig.shop.sandboxes[down].faults.clear()  # type: ignore[attr-defined]
         assert all(rig.poll(kind, every_s=1) for kind in rig.shop.kinds)
         rig.runner.check_stale()
     assert rig.rows("channel_stale") == []
@@ -275,10 +283,29 @@ def test_an_oversell_ends_with_one_resolved_line(rig: Rig) -> None:
         rig.shop.sandboxes["gumroad"].cancel(order, restock=True)
         for _ in range(3):
             assert rig.poll("gumroad")
-            rig.runner.check_stale()
     assert [e["episode"] for e in lines(logs, "oversell")] == ["resolved"]
     (row,) = rig.rows("oversell")
     assert row.resolved_at is not None
+
+
+def test_an_oversell_ended_by_oneshop_adjust_is_resolved_by_the_housekeeping(
+        rig: Rig) -> None:
+    from oneshop.ledger import store
+    from oneshop.ledger.db import transaction
+
+    needs("shopify", "gumroad")
+    ids = rig.start("FOUND", 1)
+    rig.shop.sandboxes["shopify"].sell(ids["shopify"], 1)
+    rig.shop.sandboxes["gumroad"].sell(ids["gumroad"], 1)
+    assert rig.poll("shopify") and rig.poll("gumroad")
+    with transaction(rig.app.sessions) as s:  # what `oneshop adjust FOUND +1` books
+        sku_id = store.sku_ids(s, ["FOUND"])["FOUND"]
+        store.record_movement(s, sku_id=sku_id, kind="adjust", delta=1,
+                              source_key="adjust:test", reason="found")
+    with capture_logs() as logs:
+        for _ in range(3):
+            rig.runner.check_stale()
+    assert [e["episode"] for e in lines(logs, "oversell")] == ["resolved"]
 
 
 def test_each_poll_logs_one_summary_line(rig: Rig) -> None:
