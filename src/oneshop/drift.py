@@ -116,10 +116,11 @@ def _fold_one(s: Session, account: str, item: catalog.Seen, rules: Rules, now: d
 def _back_on_sale(s: Session, item: catalog.Seen, now: datetime) -> bool:
     """A held listing on sale again: by our reactivation whose answer was lost, or by the
     seller (an Etsy listing renewed or reactivated by hand). True when handled."""
-    if item.state in OFF_SALE or item.actual == item.observed_before:
+    if item.state in OFF_SALE:
         return False
     assert item.actual is not None and item.held_qty is not None
-    if unconfirmed_push(s, item.binding_id, item.actual, item.observed_before):
+    if item.actual != item.observed_before and unconfirmed_push(
+            s, item.binding_id, item.actual, item.observed_before):
         # Our reactivation went through, but its answer was lost: it is on sale again,
         # so it must be pushed like any other.
         catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
@@ -127,15 +128,16 @@ def _back_on_sale(s: Session, item: catalog.Seen, now: datetime) -> bool:
         return True
     if item.state_before not in OFF_SALE:
         return False
-    if item.held_qty == 0:
-        # Back on sale with nothing to sell: the phantom quantity Etsy keeps on a listing
-        # it could not zero (#581), not stock. Believe it, so the next push takes the
-        # listing off sale again by the zero-stock policy (and says so).
+    if item.held_qty == 0 or item.actual == 0:
+        # Nothing typed: the phantom quantity Etsy keeps on a listing it could not zero
+        # (#581), or a variant left at the 0 it sold out at when the seller renewed
+        # another. Not stock: believe it, so the next push shows what the ledger has
+        # (or takes the listing off sale again by the zero-stock policy, and says so).
         catalog.set_observed(s, item.binding_id, item.actual, now, held_qty=None,
                              drift_seen=None)
         return True
-    # The seller put it back on sale (renewed it): it should show what we held for it.
-    # The same number settles it; another is a quantity they typed, a hand edit measured
+    # The seller put it back on sale (renewed it) and typed a quantity: it should show
+    # what we held for it. The same number settles it; another is a hand edit measured
     # from the held one (first sighting now, folded in by policy on the next reconcile).
     settled = item.actual == item.held_qty
     catalog.set_observed(s, item.binding_id, item.held_qty, now, held_qty=None,
