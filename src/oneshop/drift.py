@@ -7,7 +7,8 @@ shows (`bindings.observed_qty`). A listing moves through these cases, in this or
 | -------------------------------------- | ------------------------------------------------ |
 | off sale, not held (or stuck)          | believe the read: an off-sale quantity is no stock |
 | held, back on sale by our lost answer  | believe the read, release the hold, push as usual |
-| held, back on sale by the seller       | release the hold; compare with what it should show |
+| held, back on sale by the seller       | release the hold; a typed number (> 0) is compared |
+|                                        | with what it should show, a 0 is pushed over     |
 | held (a policy keeps it)               | note a differing read (a sighting), change nothing |
 | read = belief                          | nothing (clear an old sighting)                  |
 | rise = a cancellation it may restock   | believe the read: the channel's own restock      |
