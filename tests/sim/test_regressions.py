@@ -379,3 +379,37 @@ def test_a_sale_racing_a_hand_edit_not_yet_folded_in_may_oversell(tmp_path: Path
     assert len(oversells) == 1
     assert [sale.raced for sale in sim.truth.sales] == [True]
     assert result.ok, result.report()
+
+
+class FailsAfter(httpx.BaseTransport):
+    """Once armed, requests that match pass `passes` times, then time out."""
+
+    def __init__(self, inner: httpx.BaseTransport, match: Callable[[httpx.Request], bool]
+                 ) -> None:
+        self.inner, self.match, self.passes, self.armed = inner, match, 0, False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.armed and self.match(request):
+            if self.passes <= 0:
+                raise httpx.ConnectTimeout("the second page times out", request=request)
+            self.passes -= 1
+        return self.inner.handle_request(request)
+
+
+def test_decreases_booked_before_a_later_page_failed_still_go_out(rig: Rig) -> None:
+    """Seed 123251: Shopify's first orders page was booked, the next one timed out, and
+    the job ended without pushing what the first page took: Gumroad went on showing 2
+    of a SKU that had 1 left, and sold both."""
+    mug, cup = rig.shop.seed("MUG", 2), rig.shop.seed("CUP", 5)
+    rig.shop.settings_overrides = {"shopify": {"page_size": 1}}
+    rig.app.close()
+    fails = FailsAfter(rig.dies["shopify"].inner, lambda r: b"OneshopOrders" in r.content)
+    rig.dies["shopify"].inner = fails
+    rig.start()
+    rig.discover()
+    fails.armed, fails.passes = True, 1
+    rig.sb("shopify").sell(mug["shopify"], 1)
+    rig.sb("shopify").sell(cup["shopify"], 1)
+    assert not rig.runner.poll("shopify"), "the second page timed out"
+    assert rig.on_hand("MUG") == 1
+    assert [rig.sb(k).quantity(mug[k]) for k in ("etsy", "gumroad")] == [1, 1]
