@@ -267,21 +267,26 @@ def _booked(s: Session, keys: list[str]) -> set[str]:
 def unconfirmed_push(s: Session, binding_id: int, quantity: int,
                      believed: int | None = None) -> bool:
     """Does a push of ours made after the last one the channel confirmed explain that it
-    shows `quantity`, where we believe `believed`?
+    shows `quantity`, where we believe `believed`? If so, that push is confirmed now.
 
     Either it shows what we pushed, or sales booked since moved both: the push shifted
     the channel by (pushed - what we believed then) and our belief has followed the
-    sales since, so the channel shows our belief plus that shift.
+    sales since, so the channel shows our belief plus that shift. Confirming it (status
+    `ok`) makes it the last confirmed push: left unconfirmed, the same lost write went on
+    "explaining" later moves of the channel, such as a sale not pulled yet, which then
+    came off our belief twice (simulation seed 123230).
     """
-    rows = s.execute(select(m.Push.status, m.Push.quantity, m.Push.observed_before)
+    rows = s.execute(select(m.Push.id, m.Push.status, m.Push.quantity, m.Push.observed_before)
                      .where(m.Push.binding_id == binding_id)
                      .order_by(m.Push.id.desc()).limit(50))
-    for status, pushed, before in rows:
+    for push_id, status, pushed, before in rows:
         if status == "ok":
             return False
         if status not in ("pending", "failed"):
             continue
         if pushed == quantity or (believed is not None and before is not None
                                   and quantity - believed == pushed - before):
+            s.execute(update(m.Push).where(m.Push.id == push_id).values(
+                status="ok", detail="its answer was lost; a later read confirmed it"))
             return True
     return False

@@ -413,3 +413,27 @@ def test_decreases_booked_before_a_later_page_failed_still_go_out(rig: Rig) -> N
     assert not rig.runner.poll("shopify"), "the second page timed out"
     assert rig.on_hand("MUG") == 1
     assert [rig.sb(k).quantity(mug[k]) for k in ("etsy", "gumroad")] == [1, 1]
+
+
+def test_a_lost_write_once_confirmed_does_not_explain_a_later_sale(rig: Rig) -> None:
+    """Seed 123230: our write to Shopify landed but its answer was lost (the process
+    died); a later read confirmed it, yet it stayed `pending` and went on "explaining"
+    later moves by its shift. Shopify's own sale, not pulled yet, was taken for it, then
+    booked on top: our belief went to -1 under Shopify's 0, every push came back stale,
+    and the reconcile adopted a +1 nobody made."""
+    ids = rig.shop.seed("TEE", 2)
+    rig.discover()
+    rig.clock.advance(120)
+    rig.sb("gumroad").sell(ids["gumroad"], 1)
+    rig.die_in_write("shopify", poll="gumroad")
+    assert rig.sb("shopify").quantity(ids["shopify"]) == 1, "the write did land"
+    assert rig.runner.poll("shopify")  # its stale compare-and-set finds our own write
+    rig.clock.advance(120)
+    rig.sb("shopify").sell(ids["shopify"], 1)
+    rig.sb("etsy").sell(ids["etsy"], 1)
+    assert rig.runner.poll("etsy")  # pushes 0 to Shopify, which shows 0 by its own sale
+    for _ in range(3):
+        for kind in KINDS:
+            assert rig.runner.reconcile(kind)
+    assert rig.on_hand("TEE") == -1  # three sales of two: an oversell, not an edit
+    assert rig.movements("channel_edit") == []
