@@ -264,17 +264,24 @@ def _booked(s: Session, keys: list[str]) -> set[str]:
     return set(s.scalars(select(m.Movement.source_key).where(m.Movement.source_key.in_(keys))))
 
 
+# A push whose answer was lost, once a read has shown it landed and we believed it.
+LANDED = "landed"
+
+
 def unconfirmed_push(s: Session, binding_id: int, quantity: int,
                      believed: int | None = None) -> bool:
     """Does a push of ours made after the last one the channel confirmed explain that it
-    shows `quantity`, where we believe `believed`? If so, that push is confirmed now.
+    shows `quantity`, where we believe `believed`? A push that does is marked `landed`.
 
     Either it shows what we pushed, or sales booked since moved both: the push shifted
     the channel by (pushed - what we believed then) and our belief has followed the
-    sales since, so the channel shows our belief plus that shift. Confirming it (status
-    `ok`) makes it the last confirmed push: left unconfirmed, the same lost write went on
-    "explaining" later moves of the channel, such as a sale not pulled yet, which then
-    came off our belief twice (simulation seed 123230).
+    sales since, so the channel shows our belief plus that shift. A push already
+    believed (`landed`) is in our belief: its shift must not be added again, or a sale
+    not pulled yet that moved the channel by as much is taken for it and then comes off
+    our belief a second time when it is booked (simulation seed 123230). It may still
+    explain the channel showing exactly its quantity: a failed push the channel only
+    seemed to take (a sale left the same number) is believed once and then corrected
+    that way after the sale is booked (seed 123277).
     """
     rows = s.execute(select(m.Push.id, m.Push.status, m.Push.quantity, m.Push.observed_before)
                      .where(m.Push.binding_id == binding_id)
@@ -282,11 +289,12 @@ def unconfirmed_push(s: Session, binding_id: int, quantity: int,
     for push_id, status, pushed, before in rows:
         if status == "ok":
             return False
-        if status not in ("pending", "failed"):
+        if status not in ("pending", "failed", LANDED):
             continue
-        if pushed == quantity or (believed is not None and before is not None
-                                  and quantity - believed == pushed - before):
-            s.execute(update(m.Push).where(m.Push.id == push_id).values(
-                status="ok", detail="its answer was lost; a later read confirmed it"))
+        shifted = (status != LANDED and believed is not None and before is not None
+                   and quantity - believed == pushed - before)
+        if pushed == quantity or shifted:
+            if status != LANDED:
+                s.execute(update(m.Push).where(m.Push.id == push_id).values(status=LANDED))
             return True
     return False
