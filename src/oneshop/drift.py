@@ -7,7 +7,8 @@ shows (`bindings.observed_qty`). A listing moves through these cases, in this or
 | -------------------------------------- | ------------------------------------------------ |
 | off sale, not held (or stuck)          | believe the read: an off-sale quantity is no stock |
 | held, back on sale by our lost answer  | believe the read, release the hold, push as usual |
-| held, back on sale by the seller       | release the hold; compare with what it should show |
+| held, back on sale by the seller       | release the hold; a typed number (> 0) is compared |
+|                                        | with what it should show, a 0 is pushed over     |
 | held (a policy keeps it)               | note a differing read (a sighting), change nothing |
 | read = belief                          | nothing (clear an old sighting)                  |
 | rise = a cancellation it may restock   | believe the read: the channel's own restock      |
@@ -116,10 +117,11 @@ def _fold_one(s: Session, account: str, item: catalog.Seen, rules: Rules, now: d
 def _back_on_sale(s: Session, item: catalog.Seen, now: datetime) -> bool:
     """A held listing on sale again: by our reactivation whose answer was lost, or by the
     seller (an Etsy listing renewed or reactivated by hand). True when handled."""
-    if item.state in OFF_SALE or item.actual == item.observed_before:
+    if item.state in OFF_SALE:
         return False
     assert item.actual is not None and item.held_qty is not None
-    if unconfirmed_push(s, item.binding_id, item.actual, item.observed_before):
+    if item.actual != item.observed_before and unconfirmed_push(
+            s, item.binding_id, item.actual, item.observed_before):
         # Our reactivation went through, but its answer was lost: it is on sale again,
         # so it must be pushed like any other.
         catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
@@ -127,15 +129,16 @@ def _back_on_sale(s: Session, item: catalog.Seen, now: datetime) -> bool:
         return True
     if item.state_before not in OFF_SALE:
         return False
-    if item.held_qty == 0:
-        # Back on sale with nothing to sell: the phantom quantity Etsy keeps on a listing
-        # it could not zero (#581), not stock. Believe it, so the next push takes the
-        # listing off sale again by the zero-stock policy (and says so).
+    if item.held_qty == 0 or item.actual == 0:
+        # Nothing typed: the phantom quantity Etsy keeps on a listing it could not zero
+        # (#581), or a variant left at the 0 it sold out at when the seller renewed
+        # another. Not stock: believe it, so the next push shows what the ledger has
+        # (or takes the listing off sale again by the zero-stock policy, and says so).
         catalog.set_observed(s, item.binding_id, item.actual, now, held_qty=None,
                              drift_seen=None)
         return True
-    # The seller put it back on sale (renewed it): it should show what we held for it.
-    # The same number settles it; another is a quantity they typed, a hand edit measured
+    # The seller put it back on sale (renewed it) and typed a quantity: it should show
+    # what we held for it. The same number settles it; another is a hand edit measured
     # from the held one (first sighting now, folded in by policy on the next reconcile).
     settled = item.actual == item.held_qty
     catalog.set_observed(s, item.binding_id, item.held_qty, now, held_qty=None,
@@ -257,24 +260,37 @@ def _booked(s: Session, keys: list[str]) -> set[str]:
         m.Movement.source_key.in_(keys), m.Movement.kind == "restock")))
 
 
+# A push whose answer was lost, once a read has shown it landed and we believed it.
+LANDED = "landed"
+
+
 def unconfirmed_push(s: Session, binding_id: int, quantity: int,
                      believed: int | None = None) -> bool:
     """Does a push of ours made after the last one the channel confirmed explain that it
-    shows `quantity`, where we believe `believed`?
+    shows `quantity`, where we believe `believed`? A push that does is marked `landed`.
 
     Either it shows what we pushed, or sales booked since moved both: the push shifted
     the channel by (pushed - what we believed then) and our belief has followed the
-    sales since, so the channel shows our belief plus that shift.
+    sales since, so the channel shows our belief plus that shift. A push already
+    believed (`landed`) is in our belief: its shift must not be added again, or a sale
+    not pulled yet that moved the channel by as much is taken for it and then comes off
+    our belief a second time when it is booked (simulation seed 123230). It may still
+    explain the channel showing exactly its quantity: a failed push the channel only
+    seemed to take (a sale left the same number) is believed once and then corrected
+    that way after the sale is booked (seed 123277).
     """
-    rows = s.execute(select(m.Push.status, m.Push.quantity, m.Push.observed_before)
+    rows = s.execute(select(m.Push.id, m.Push.status, m.Push.quantity, m.Push.observed_before)
                      .where(m.Push.binding_id == binding_id)
                      .order_by(m.Push.id.desc()).limit(50))
-    for status, pushed, before in rows:
+    for push_id, status, pushed, before in rows:
         if status == "ok":
             return False
-        if status not in ("pending", "failed"):
+        if status not in ("pending", "failed", LANDED):
             continue
-        if pushed == quantity or (believed is not None and before is not None
-                                  and quantity - believed == pushed - before):
+        shifted = (status != LANDED and believed is not None and before is not None
+                   and quantity - believed == pushed - before)
+        if pushed == quantity or shifted:
+            if status != LANDED:
+                s.execute(update(m.Push).where(m.Push.id == push_id).values(status=LANDED))
             return True
     return False

@@ -71,15 +71,23 @@ class SyncEngine:
         summary = PullSummary()
         changed: dict[int, int] = {}
         last_push = self.clock()
-        for page in self._order_pages(account):
-            _add_into(changed, self._record_page(account, page, summary))
-            # Decreases go out at once, but a long pull (a backlog, a busy shop) books all
-            # its pages first when they come quickly: pushing after every page made the
-            # later pages, and so their sales, wait for the pushes of the earlier ones,
-            # and pushed a SKU sold on several pages several times.
-            if changed and (self.clock() - last_push).total_seconds() >= PUSH_EVERY_S:
-                summary.pushed += self.push_skus(changed)
-                changed, last_push = {}, self.clock()
+        try:
+            for page in self._order_pages(account):
+                _add_into(changed, self._record_page(account, page, summary))
+                # Decreases go out at once, but a long pull (a backlog, a busy shop) books
+                # all its pages first when they come quickly: pushing after every page made
+                # the later pages, and so their sales, wait for the pushes of the earlier
+                # ones, and pushed a SKU sold on several pages several times.
+                if changed and (self.clock() - last_push).total_seconds() >= PUSH_EVERY_S:
+                    summary.pushed += self.push_skus(changed)
+                    changed, last_push = {}, self.clock()
+        except Exception:
+            # A later page failed, but the earlier ones are booked: their decreases go out
+            # now, or the other channels sell those units until their own next pull
+            # (simulation seed 123251). The failure is still this job's.
+            if changed:
+                self.push_skus(changed)
+            raise
         if changed:
             summary.pushed += self.push_skus(changed)
         summary.pushed += self.push_account(account)

@@ -143,6 +143,29 @@ def test_a_listing_renewed_with_another_quantity_is_folded_in_by_policy(
     assert len(shop.rows(m.Alert, event="hand_edit")) == 1
 
 
+def test_a_variant_the_seller_did_not_type_into_at_renewal_is_pushed(make: Any) -> None:
+    """Seed 502: the seller renewed a sold-out Tee by typing M = 3; S, left at the 0 it
+    sold out at, stayed held for good although the ledger had one S."""
+    shop = make()
+    small, medium = shop.etsy.seed_variant_listing("Tee", [("TEE/S", "S", 1),
+                                                          ("TEE/M", "M", 0)])
+    shopify = {sku: shop.shopify.add_variant(sku, qty) for sku, qty in (("TEE/S", 1),
+                                                                        ("TEE/M", 0))}
+    shop.discover()
+    shop.etsy.sell(small, 1)
+    assert shop.runner.poll("etsy") and shop.etsy.listing_state(small) == "sold_out"
+    shop.adjust("TEE/S", +1)
+    assert shop.runner.poll("etsy")  # held: nothing written to the sold-out listing
+    shop.etsy.renew(medium, 3)
+    for _ in range(2):
+        assert shop.runner.reconcile("etsy") and shop.runner.poll("etsy")
+        assert shop.runner.poll("shopify")
+    assert (shop.on_hand("TEE/S"), shop.on_hand("TEE/M")) == (1, 3)  # M: the seller's 3
+    assert [shop.etsy.quantity(small), shop.etsy.quantity(medium)] == [1, 3]
+    assert [shop.shopify.quantity(shopify["TEE/S"]),
+            shop.shopify.quantity(shopify["TEE/M"])] == [1, 3]
+
+
 # -- 4. cancellations ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("restock_on_cancel", [False, True])

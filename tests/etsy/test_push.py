@@ -136,3 +136,13 @@ def test_several_levels_on_one_listing_are_one_write_and_results_keep_order(rig:
     assert [(r.external_id, r.status, r.observed) for r in results] == [
         (b, "ok", 5), (other, "ok", 2), (a, "ok", 0)]
     assert len(puts(rig)) == 2
+
+
+def test_a_sold_out_listing_told_zero_is_already_off_sale_and_not_written(rig: Rig) -> None:
+    external_id = rig.sandbox.seed_listing("SOLD-0", 1)
+    rig.sandbox.sell(external_id, 1)
+    conn = rig.connector()
+    (result,) = conn.push_stock([level(rig.listings(conn)[external_id], 0)])
+    assert (result.status, result.observed, result.detail) == (
+        "policy", 0, "already off sale (sold_out)")
+    assert not [r for r in rig.transport.sent if r.method in ("PUT", "PATCH")]

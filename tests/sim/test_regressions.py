@@ -379,3 +379,61 @@ def test_a_sale_racing_a_hand_edit_not_yet_folded_in_may_oversell(tmp_path: Path
     assert len(oversells) == 1
     assert [sale.raced for sale in sim.truth.sales] == [True]
     assert result.ok, result.report()
+
+
+class FailsAfter(httpx.BaseTransport):
+    """Once armed, requests that match pass `passes` times, then time out."""
+
+    def __init__(self, inner: httpx.BaseTransport, match: Callable[[httpx.Request], bool]
+                 ) -> None:
+        self.inner, self.match, self.passes, self.armed = inner, match, 0, False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.armed and self.match(request):
+            if self.passes <= 0:
+                raise httpx.ConnectTimeout("the second page times out", request=request)
+            self.passes -= 1
+        return self.inner.handle_request(request)
+
+
+def test_decreases_booked_before_a_later_page_failed_still_go_out(rig: Rig) -> None:
+    """Seed 123251: Shopify's first orders page was booked, the next one timed out, and
+    the job ended without pushing what the first page took: Gumroad went on showing 2
+    of a SKU that had 1 left, and sold both."""
+    mug, cup = rig.shop.seed("MUG", 2), rig.shop.seed("CUP", 5)
+    rig.shop.settings_overrides = {"shopify": {"page_size": 1}}
+    rig.app.close()
+    fails = FailsAfter(rig.dies["shopify"].inner, lambda r: b"OneshopOrders" in r.content)
+    rig.dies["shopify"].inner = fails
+    rig.start()
+    rig.discover()
+    fails.armed, fails.passes = True, 1
+    rig.sb("shopify").sell(mug["shopify"], 1)
+    rig.sb("shopify").sell(cup["shopify"], 1)
+    assert not rig.runner.poll("shopify"), "the second page timed out"
+    assert rig.on_hand("MUG") == 1
+    assert [rig.sb(k).quantity(mug[k]) for k in ("etsy", "gumroad")] == [1, 1]
+
+
+def test_a_lost_write_once_confirmed_does_not_explain_a_later_sale(rig: Rig) -> None:
+    """Seed 123230: our write to Shopify landed but its answer was lost (the process
+    died); a later read confirmed it, and it went on "explaining" later moves by its
+    shift although our belief already held it. Shopify's own sale, not pulled yet, was taken for it, then
+    booked on top: our belief went to -1 under Shopify's 0, every push came back stale,
+    and the reconcile adopted a +1 nobody made."""
+    ids = rig.shop.seed("TEE", 2)
+    rig.discover()
+    rig.clock.advance(120)
+    rig.sb("gumroad").sell(ids["gumroad"], 1)
+    rig.die_in_write("shopify", poll="gumroad")
+    assert rig.sb("shopify").quantity(ids["shopify"]) == 1, "the write did land"
+    assert rig.runner.poll("shopify")  # its stale compare-and-set finds our own write
+    rig.clock.advance(120)
+    rig.sb("shopify").sell(ids["shopify"], 1)
+    rig.sb("etsy").sell(ids["etsy"], 1)
+    assert rig.runner.poll("etsy")  # pushes 0 to Shopify, which shows 0 by its own sale
+    for _ in range(3):
+        for kind in KINDS:
+            assert rig.runner.reconcile(kind)
+    assert rig.on_hand("TEE") == -1  # three sales of two: an oversell, not an edit
+    assert rig.movements("channel_edit") == []

@@ -14,8 +14,10 @@ from oneshop.sim.scenario import Sim
 
 # 6, 7, 14, 60, 680 each found a bug (tests/sim/test_regressions.py); 52, 83, 87, 138 a
 # mistake of the checker's own; 257 a Gumroad push handing back an unpulled sale
-# (tests/gumroad/test_stock.py); 79 a lost answer to a zero push leaving Etsy off sale.
-SEEDS = [1, 2, 3, 6, 7, 14, 52, 60, 79, 83, 87, 138, 257, 680]
+# (tests/gumroad/test_stock.py); 79 a lost answer to a zero push leaving Etsy off sale;
+# 123277 a failed push that only seemed to land, which must stay able to explain the
+# quantity it wrote (drift.unconfirmed_push). Odd seeds run Etsy with restock_on_cancel.
+SEEDS = [1, 2, 3, 6, 7, 14, 52, 60, 79, 83, 87, 138, 257, 680, 123277]
 
 
 @pytest.mark.parametrize("seed", SEEDS)

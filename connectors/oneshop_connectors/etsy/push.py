@@ -145,7 +145,9 @@ class ListingPush:
         if not desired:
             return [early[i] for i in range(len(self.levels))]
         if fresh.state == "sold_out" and not self.settings.renew_sold_out:
-            written = self._held_sold_out(current)
+            # Never a write: a quantity to hold, or nothing to show (already off sale).
+            written = (self._held_sold_out(current) if any(desired.values())
+                       else self._zero_stock(fresh.state, current))
             return [early.get(i) or written[level.listing.external_id]
                     for i, level in enumerate(self.levels)]
         shaped = reshape(self.listing_id, fresh.inventory, desired,
