@@ -38,12 +38,15 @@ class Accounts:
         self._depth: dict[str, int] = dict.fromkeys(connectors, 0)
         self._pg: dict[str, Connection] = {}
         self._postgres = db.dialect.name == "postgresql"
+        # Set when the service stops: a job waiting for its account gives up at once
+        # instead of holding the stop for its whole wait (up to POLL_LOCK_WAIT_S).
+        self.stopping = threading.Event()
 
     @contextmanager
     def hold(self, account: str, *, wait_s: float = 0.0) -> Iterator[bool]:
         """Yield True while this thread owns `account` (False if it stayed busy)."""
         lock = self._locks[account]
-        if not lock.acquire(timeout=wait_s) if wait_s > 0 else not lock.acquire(False):
+        if not self._acquire(lock, wait_s):
             yield False
             return
         try:
@@ -61,6 +64,13 @@ class Accounts:
         finally:
             lock.release()
 
+    def _acquire(self, lock: threading.RLock, wait_s: float) -> bool:
+        deadline = time.monotonic() + wait_s
+        while not lock.acquire(timeout=min(0.2, max(0.0, deadline - time.monotonic()))):
+            if self.stopping.is_set() or time.monotonic() >= deadline:
+                return False
+        return True
+
     def _pg_lock(self, account: str, wait_s: float) -> bool:
         conn = self.db.connect()
         deadline = time.monotonic() + wait_s
@@ -71,7 +81,7 @@ class Accounts:
             if got:
                 self._pg[account] = conn
                 return True
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or self.stopping.is_set():
                 conn.close()
                 return False
             time.sleep(0.05)

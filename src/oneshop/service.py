@@ -217,6 +217,7 @@ class Runner:
         with self._cond:
             self.closed = True
         self.app.engine.stopping.set()
+        self.app.accounts.stopping.set()
 
     def close(self, timeout_s: float) -> bool:
         """Stop starting jobs; wait for those running or waiting for an account."""
