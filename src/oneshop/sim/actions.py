@@ -192,7 +192,12 @@ class Actions:
             self.truth.edits.append(Edit(sku=sku, kind="etsy", delta=qty,
                                          folded_before=self.ledger.folded_edits(sku, "etsy")))
         self.sb("etsy").renew(ext, qty)
-        self.truth.edited.add(sku)
+        # Renewing puts every variant of the listing back on sale with what Etsy kept for
+        # it (a cancellation Etsy restocked while it was sold out, say) until a reconcile
+        # reads them: the seller's act covers them all (seed 200235).
+        listing = ext.partition(":")[0]
+        self.truth.edited.update(s for s, by_kind in self.truth.listings.items()
+                                 if by_kind.get("etsy", "").partition(":")[0] == listing)
         self.trace(f"renew etsy {sku} by hand -> {qty}")
 
     def malformed(self) -> None:
