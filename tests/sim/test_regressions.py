@@ -419,8 +419,8 @@ def test_a_lost_write_once_confirmed_does_not_explain_a_later_sale(rig: Rig) -> 
     """Seed 123230: our write to Shopify landed but its answer was lost (the process
     died); a later read confirmed it, and it went on "explaining" later moves by its
     shift although our belief already held it. Shopify's own sale, not pulled yet, was
-    taken for it, then booked on top: our belief went to -1 under Shopify's 0, every push
-    came back stale, and the reconcile adopted a +1 nobody made."""
+    taken for it, then booked on top: our belief went to -1 under Shopify's 0, every
+    push came back stale, and the reconcile adopted a +1 nobody made."""
     ids = rig.shop.seed("TEE", 2)
     rig.discover()
     rig.clock.advance(120)

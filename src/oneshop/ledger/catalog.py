@@ -209,7 +209,10 @@ def targets(session: Session, account: str, *, reserve: int, cap: int | None,
     if deactivated_only:
         q = q.where(m.Binding.deactivated_by_us.is_(True))
     if only_out_of_step:
-        q = q.where(or_(m.Binding.observed_qty.is_(None), m.Binding.observed_qty != pub),
+        # A cancellation the channel may have restocked itself (restock_pending): it may
+        # show more than we believe, so a push (its fresh read) settles which.
+        q = q.where(or_(m.Binding.observed_qty.is_(None), m.Binding.observed_qty != pub,
+                        m.Binding.restock_pending > 0),
                     or_(m.Binding.held_qty.is_(None), m.Binding.held_qty != pub))
     out = []
     rows: Any = session.execute(q)

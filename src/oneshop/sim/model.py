@@ -17,6 +17,9 @@ class Sale:
     raced: bool = False
     restock_expected: int = 0
     closed: bool = False  # cancelled or refunded: no further cancellation
+    # The channel put the units back on its own shelf when it was cancelled (Shopify's
+    # restocks; Etsy with restock_on_cancel): it may sell them before we book it.
+    channel_restocked: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
