@@ -228,16 +228,17 @@ def _plan(s: Session, application: app_mod.App,
         options = {f"from {a}": q for a, q in counted.items()}
         if values:
             options["min"] = min(values)
-        wants = {a: _published(row.on_hand, row, application.accounts.rules[a])
+        wants = {a: published(row.on_hand, row, application.accounts.rules[a])
                  for a in by_account} if adopted and row is not None else {}
-        publish = {option: {a: _published(count, row, application.accounts.rules[a])
+        publish = {option: {a: published(count, row, application.accounts.rules[a])
                             for a in by_account} for option, count in options.items()}
         out.append(Planned(sku=sku, shows=by_account, ledger=row.on_hand if adopted and row
                            else None, wants=wants, options=options, publish=publish))
     return Plan(skus=out, unlinked=unlinked, adopted=takeover.taken_over(s))
 
 
-def _published(on_hand: int, sku: m.Sku | None, rules: Any) -> int:
+def published(on_hand: int, sku: m.Sku | None, rules: Any) -> int:
+    """clamp(on_hand - reserve, 0, cap), the SKU's overrides first (as `catalog.published_expr`)."""
     reserve = sku.reserve if sku is not None and sku.reserve is not None else rules.reserve
     cap = sku.cap if sku is not None and sku.cap is not None else rules.cap
     value = max(0, on_hand - reserve)

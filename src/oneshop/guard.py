@@ -78,7 +78,9 @@ class BulkGuard:
 
 def _not_from_sales(s: Session, zeros: Sequence[catalog.Target]) -> list[catalog.Target]:
     """Zeros without a sale of their SKU booked since the listing was last read."""
-    reads = [_read_at(s, t.binding_id) for t in zeros]
+    # One query for every zero (a bulk change can zero thousands of listings).
+    reads = list(s.scalars(select(m.Binding.read_at).where(
+        m.Binding.id.in_({t.binding_id for t in zeros}))))
     since = None if None in reads else min(r for r in reads if r is not None)
     q = (select(m.Movement.sku_id).where(m.Movement.kind == "sale",
                                          m.Movement.sku_id.in_({t.sku_id for t in zeros}))
@@ -87,11 +89,6 @@ def _not_from_sales(s: Session, zeros: Sequence[catalog.Target]) -> list[catalog
         q = q.where(m.Movement.created_at >= since)
     sold = set(s.scalars(q))
     return [t for t in zeros if t.sku_id not in sold]
-
-
-def _read_at(s: Session, binding_id: int) -> datetime | None:
-    at: datetime | None = s.scalar(select(m.Binding.read_at).where(m.Binding.id == binding_id))
-    return at
 
 
 def _bound_listings(s: Session, account: str) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from oneshop.adopt import published
 from oneshop.config import Config
 from oneshop.ledger import models as m
 
@@ -41,12 +42,8 @@ def skus(s: Session, config: Config, now: datetime) -> list[dict[str, Any]]:
         entry = out.setdefault(sku.sku, {"sku": sku.sku, "adopted": sku.adopted_at is not None,
                                          "on_hand": sku.on_hand, "channels": {}})
         rule = rules.get(b.account)
-        wants = None
-        if sku.adopted_at is not None and rule is not None:
-            reserve = sku.reserve if sku.reserve is not None else rule.reserve
-            cap = sku.cap if sku.cap is not None else rule.cap
-            wants = max(0, sku.on_hand - reserve) if cap is None else min(
-                cap, max(0, sku.on_hand - reserve))
+        wants = (published(sku.on_hand, sku, rule)
+                 if sku.adopted_at is not None and rule is not None else None)
         changed = max((t for t in (b.pushed_at, b.observed_at) if t is not None), default=None)
         entry["channels"][b.account] = {
             "listing": b.external_id, "state": b.state, "shows": b.read_qty,
