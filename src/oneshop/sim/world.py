@@ -19,11 +19,10 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import app as app_mod
 from oneshop.clock import VirtualClock
-from oneshop.engine import PullSummary, SyncEngine
 from oneshop.ledger import models as m
 from oneshop.ledger.db import make_engine
 from oneshop.ledger.schema import upgrade
@@ -32,7 +31,6 @@ from oneshop.protocols import Sandbox
 from oneshop.sandboxkit import serve
 from oneshop.sandboxshop import KINDS, SandboxShop
 from oneshop.service import Runner
-from oneshop.values import OrdersPage
 
 _TEMPLATE: dict[str, Path] = {}
 
@@ -130,23 +128,26 @@ class SimTransport(httpx.BaseTransport):
         return response
 
 
-class TracedEngine(SyncEngine):
-    """The real engine, noting which movement ids each page of orders wrote.
+class PageTrace:
+    """Notes which movement ids each page of orders wrote (an engine observer).
 
     The oversell check works per page (a cancellation and a sale in one page net out),
     so the checker needs the page boundaries to replay the ledger the same way.
     """
 
-    pages: list[tuple[int, int]]
+    def __init__(self, pages: list[tuple[int, int]]) -> None:
+        self.pages = pages
+        self.sessions: sessionmaker[Session] | None = None
+        self._before: dict[str, int] = {}
 
-    def _record_page(self, account: str, page: OrdersPage, summary: PullSummary
-                     ) -> dict[int, int]:
-        before = self._last_movement()
-        changed = super()._record_page(account, page, summary)
-        self.pages.append((before, self._last_movement()))
-        return changed
+    def page_started(self, account: str) -> None:
+        self._before[account] = self._last_movement()
+
+    def page_booked(self, account: str) -> None:
+        self.pages.append((self._before.pop(account), self._last_movement()))
 
     def _last_movement(self) -> int:
+        assert self.sessions is not None
         with self.sessions() as s:
             return int(s.scalar(select(func.max(m.Movement.id))) or 0)
 
@@ -208,12 +209,11 @@ class World:
             k: SimTransport(k, s.transport(), self.injector) for k, s in self.sandboxes.items()}
         # No ledger lock: the real-process simulation reads through this App while the
         # `oneshop run` it spawned holds the lock.
+        trace = PageTrace(self.pages)
         self.app = app_mod.build(self.shop.config(), transports=transports,
                                  clock=self.clock.now, sleep=self.clock.sleep,
-                                 check_schema=False, hold_ledger=False)
-        engine = TracedEngine(self.app.db, self.app.accounts, clock=self.clock.now)
-        engine.pages = self.pages
-        self.app.engine = engine
+                                 check_schema=False, hold_ledger=False, observer=trace)
+        trace.sessions = self.app.sessions
         self.runner = Runner(self.app)
         self.builds += 1
         return self.runner

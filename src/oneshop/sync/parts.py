@@ -1,0 +1,30 @@
+"""What every step of a sync shares: the ledger's sessions, the accounts, the clock."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from oneshop.accounts import Accounts
+from oneshop.protocols import Clock
+
+
+class SyncObserver(Protocol):
+    """Told around each page of orders booked (the simulation replays pages from it)."""
+
+    def page_started(self, account: str) -> None: ...
+
+    def page_booked(self, account: str) -> None: ...
+
+
+@dataclass(slots=True, kw_only=True)
+class Parts:
+    sessions: sessionmaker[Session]
+    accounts: Accounts
+    clock: Clock
+    observer: SyncObserver | None = None
+    # Set when the service stops: a pull ends after the page it is booking.
+    stopping: threading.Event = field(default_factory=threading.Event)
