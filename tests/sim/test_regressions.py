@@ -437,3 +437,25 @@ def test_a_lost_write_once_confirmed_does_not_explain_a_later_sale(rig: Rig) -> 
             assert rig.runner.reconcile(kind)
     assert rig.on_hand("TEE") == -1  # three sales of two: an oversell, not an edit
     assert rig.movements("channel_edit") == []
+
+
+def test_units_typed_over_oversold_listings_go_back_to_0_unheld(rig: Rig) -> None:
+    """Seed 1302384: two last units sold on Shopify and on Gumroad in the same instant;
+    the seller typed 1 over each Gumroad 0. Folded in, each unit covered its oversold
+    order and left 0, but pushing that 0 back looked to the bulk-zero guard like two of
+    Gumroad's four listings zeroed for no sale: Gumroad was held showing 1 of each."""
+    ids = {sku: rig.shop.seed(sku, 1) for sku in ("RING", "TEE", "MUG", "CUP")}
+    rig.discover()
+    for sku in ("RING", "TEE"):
+        rig.sb("shopify").sell(ids[sku]["shopify"], 1)
+        rig.sb("gumroad").sell(ids[sku]["gumroad"], 1)
+    assert rig.runner.poll("shopify") and rig.runner.poll("gumroad")
+    assert (rig.on_hand("RING"), rig.on_hand("TEE")) == (-1, -1)
+    for sku in ("RING", "TEE"):
+        rig.sb("gumroad").hand_edit(ids[sku]["gumroad"], 1)
+    for _ in range(2):  # the first sighting, then the fold
+        assert rig.runner.reconcile("gumroad")
+    assert (rig.on_hand("RING"), rig.on_hand("TEE")) == (0, 0)
+    assert [rig.sb("gumroad").quantity(ids[sku]["gumroad"]) for sku in ("RING", "TEE")] == [
+        0, 0]
+    assert rig.alerts("bulk_change_held") == []
