@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from oneshop import app as app_mod
 from oneshop.adopt import adopt_with
 from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m

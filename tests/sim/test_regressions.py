@@ -459,3 +459,24 @@ def test_units_typed_over_oversold_listings_go_back_to_0_unheld(rig: Rig) -> Non
     assert [rig.sb("gumroad").quantity(ids[sku]["gumroad"]) for sku in ("RING", "TEE")] == [
         0, 0]
     assert rig.alerts("bulk_change_held") == []
+
+
+def test_a_gumroad_write_that_timed_out_goes_out_again(rig: Rig) -> None:
+    """Seed 1900020: a Gumroad write that kept timing out came back as a refused push, so
+    the listing was held at that quantity (`held_qty`) and never pushed again until its
+    stock changed: Gumroad went on showing 0 of a tee cancelled back to 2."""
+    ids = rig.shop.seed("TEE", 2)
+    rig.discover()
+    order = rig.sb("shopify").sell(ids["shopify"], 2)
+    assert rig.runner.poll("shopify")
+    rig.sb("shopify").cancel(order, restock=True)
+    assert rig.runner.poll("shopify")
+    times_out = FailsAfter(rig.dies["gumroad"].inner, lambda r: r.method == "PUT")
+    rig.dies["gumroad"].inner, times_out.armed = times_out, True
+    rig.runner.poll("gumroad")  # a rise goes out at the end of the channel's own pull
+    assert rig.sb("gumroad").quantity(ids["gumroad"]) == 0, "the write timed out"
+    times_out.armed = False
+    for kind in KINDS:
+        rig.runner.poll(kind)
+    assert rig.on_hand("TEE") == 2
+    assert rig.sb("gumroad").quantity(ids["gumroad"]) == 2
