@@ -84,3 +84,14 @@ def test_token_never_appears_in_reprs_or_errors(rig: Rig) -> None:
     with pytest.raises(AuthError) as caught:
         rig.orders()
     assert token not in str(caught.value)
+
+
+def test_a_write_that_keeps_timing_out_raises_instead_of_failing_its_level(rig: Rig) -> None:
+    # A failed level is held until its quantity changes; a timeout says nothing against
+    # the next try, so it must reach the engine as the retryable error it is.
+    product = rig.sandbox.seed_listing("MITTENS", 2)
+    listing = rig.listings()[product]
+    rig.sandbox.faults.drop_next(100)
+    with pytest.raises(RetryableError):
+        rig.connector.push_stock([StockLevel(listing=listing, quantity=1, observed=2,
+                                             push_id="x")])

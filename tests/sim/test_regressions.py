@@ -437,3 +437,46 @@ def test_a_lost_write_once_confirmed_does_not_explain_a_later_sale(rig: Rig) -> 
             assert rig.runner.reconcile(kind)
     assert rig.on_hand("TEE") == -1  # three sales of two: an oversell, not an edit
     assert rig.movements("channel_edit") == []
+
+
+def test_units_typed_over_oversold_listings_go_back_to_0_unheld(rig: Rig) -> None:
+    """Seed 1302384: two last units sold on Shopify and on Gumroad in the same instant;
+    the seller typed 1 over each Gumroad 0. Folded in, each unit covered its oversold
+    order and left 0, but pushing that 0 back looked to the bulk-zero guard like two of
+    Gumroad's four listings zeroed for no sale: Gumroad was held showing 1 of each."""
+    ids = {sku: rig.shop.seed(sku, 1) for sku in ("RING", "TEE", "MUG", "CUP")}
+    rig.discover()
+    for sku in ("RING", "TEE"):
+        rig.sb("shopify").sell(ids[sku]["shopify"], 1)
+        rig.sb("gumroad").sell(ids[sku]["gumroad"], 1)
+    assert rig.runner.poll("shopify") and rig.runner.poll("gumroad")
+    assert (rig.on_hand("RING"), rig.on_hand("TEE")) == (-1, -1)
+    for sku in ("RING", "TEE"):
+        rig.sb("gumroad").hand_edit(ids[sku]["gumroad"], 1)
+    for _ in range(2):  # the first sighting, then the fold
+        assert rig.runner.reconcile("gumroad")
+    assert (rig.on_hand("RING"), rig.on_hand("TEE")) == (0, 0)
+    assert [rig.sb("gumroad").quantity(ids[sku]["gumroad"]) for sku in ("RING", "TEE")] == [
+        0, 0]
+    assert rig.alerts("bulk_change_held") == []
+
+
+def test_a_gumroad_write_that_timed_out_goes_out_again(rig: Rig) -> None:
+    """Seed 1900020: a Gumroad write that kept timing out came back as a refused push, so
+    the listing was held at that quantity (`held_qty`) and never pushed again until its
+    stock changed: Gumroad went on showing 0 of a tee cancelled back to 2."""
+    ids = rig.shop.seed("TEE", 2)
+    rig.discover()
+    order = rig.sb("shopify").sell(ids["shopify"], 2)
+    assert rig.runner.poll("shopify")
+    rig.sb("shopify").cancel(order, restock=True)
+    assert rig.runner.poll("shopify")
+    times_out = FailsAfter(rig.dies["gumroad"].inner, lambda r: r.method == "PUT")
+    rig.dies["gumroad"].inner, times_out.armed = times_out, True
+    rig.runner.poll("gumroad")  # a rise goes out at the end of the channel's own pull
+    assert rig.sb("gumroad").quantity(ids["gumroad"]) == 0, "the write timed out"
+    times_out.armed = False
+    for kind in KINDS:
+        rig.runner.poll(kind)
+    assert rig.on_hand("TEE") == 2
+    assert rig.sb("gumroad").quantity(ids["gumroad"]) == 2

@@ -195,6 +195,11 @@ class GumroadConnector:
 
     # -- stock -------------------------------------------------------------------------
     def push_stock(self, levels: Sequence[StockLevel]) -> Sequence[PushResult]:
+        """A refusal fails its own level. A RetryableError (retries spent) is raised and
+        leaves no results, even for levels already written: a failed level is held until
+        its quantity changes, and a timeout says nothing against the next try. The
+        engine pushes them all again after the next pull, where a write that did land
+        reads back as our own."""
         results: list[PushResult] = []
         for level in levels:
             try:
@@ -202,9 +207,6 @@ class GumroadConnector:
             except Refused as exc:
                 results.append(PushResult(external_id=level.listing.external_id,
                                           status="failed", observed=None, detail=exc.reason))
-            except RetryableError as exc:
-                results.append(PushResult(external_id=level.listing.external_id,
-                                          status="failed", observed=None, detail=str(exc)))
         return results
 
 
