@@ -23,7 +23,7 @@ from oneshop.accounts import Accounts
 from oneshop.drift import ChannelRestocks, unconfirmed_push
 from oneshop.errors import AuthError, RetryableError
 from oneshop.guard import BulkGuard
-from oneshop.ledger import catalog, store, takeover
+from oneshop.ledger import binding, catalog, store, takeover
 from oneshop.ledger import models as m
 from oneshop.ledger.db import transaction
 from oneshop.oversell import check_oversells
@@ -35,8 +35,6 @@ ORDERS = "orders"
 PUSH_LOCK_WAIT_S = 2.0
 PUSH_EVERY_S = 5.0  # within one pull, booked decreases wait at most this long to go out
 SETTLE_ROUNDS = 4  # listing reads a takeover makes while sales keep landing between them
-# A push that went through settles the listing: no stale streak, no restock to expect.
-SETTLED = {"stale_pushes": 0, "stale_reconciles": 0, "restock_pending": 0}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -366,9 +364,7 @@ class SyncEngine:
             # the answer is lost (crash, dropped connection), the listing must still come
             # back when stock does. A definite answer sets the flag right afterwards.
             zeros = [t.binding_id for t in todo if t.published == 0 and not t.deactivated_by_us]
-            if zeros:
-                s.query(m.Binding).filter(m.Binding.id.in_(zeros)).update(
-                    {"deactivated_by_us": True}, synchronize_session=False)
+            binding.claim_deactivation(s, zeros)
             s.flush()
             return [r.id for r in rows]
 
@@ -389,9 +385,7 @@ class SyncEngine:
                 if r.status == "ok":
                     # What we wrote, not the read-back: a sale landing between the write
                     # and the read-back is booked by the next pull, which lowers this too.
-                    catalog.set_observed(s, t.binding_id, t.published, now,
-                                         pushed_qty=t.published, pushed_at=now, held_qty=None,
-                                         deactivated_by_us=False, raced_qty=0, **SETTLED)
+                    binding.confirm_written(s, t.binding_id, t.published, now)
                     for event, episodes in (("push_failed", refused),
                                             ("zero_stock_policy_applied", held)):
                         if t.external_id in episodes:
@@ -404,10 +398,10 @@ class SyncEngine:
                         and r.listing.state != "active")
                     # The state just read too: a held listing that comes back on sale
                     # (renewed by the seller) is told from one that never left (drift.py).
-                    state = {"state": r.listing.state} if r.listing is not None else {}
-                    catalog.set_observed(s, t.binding_id, r.observed, now,
-                                         held_qty=t.published, deactivated_by_us=deactivated,
-                                         **SETTLED, **state)
+                    binding.hold_for_zero_policy(
+                        s, t.binding_id, r.observed, now, held=t.published,
+                        deactivated_by_us=deactivated,
+                        state=r.listing.state if r.listing is not None else None)
                     if t.deactivated_by_us and r.detail.startswith("already off sale"):
                         continue  # sent along with a sibling variant: no news to tell
                     alerts.raise_alert(s, "zero_stock_policy_applied", "info",
@@ -421,32 +415,27 @@ class SyncEngine:
                     # believe the channel, or every compare-and-set fails from now on.
                     if r.observed is not None and unconfirmed_push(s, t.binding_id,
                                                                    r.observed, t.observed):
-                        catalog.set_observed(s, t.binding_id, r.observed, now,
-                                             deactivated_by_us=t.deactivated_by_us,
-                                             pushed_qty=r.observed, raced_qty=0)
+                        binding.believe_lost_push(s, t.binding_id, r.observed, now,
+                                                  deactivated_by_us=t.deactivated_by_us)
                     elif catalog.raced_explains(t.observed, t.raced, r.observed):
-                        catalog.set_observed(s, t.binding_id, r.observed, now,
-                                             deactivated_by_us=t.deactivated_by_us,
-                                             raced_qty=0)
+                        binding.settle_race(s, t.binding_id, r.observed, now,
+                                            deactivated_by_us=t.deactivated_by_us)
                     elif (t.restock_pending and t.observed is not None
                           and r.observed == t.observed + t.restock_pending):
                         # The channel put a cancelled sale's units back itself (Etsy may).
-                        catalog.set_observed(s, t.binding_id, r.observed, now,
-                                             deactivated_by_us=t.deactivated_by_us,
-                                             restock_pending=0)
+                        binding.settle_channel_restock(s, t.binding_id, r.observed, now,
+                                                       deactivated_by_us=t.deactivated_by_us)
                     else:
                         # Counted for the reconcile: pushes that never settle (drift.py).
-                        catalog.set_observed(s, t.binding_id, t.observed, now,
-                                             deactivated_by_us=t.deactivated_by_us,
-                                             stale_pushes=m.Binding.stale_pushes + 1)
+                        binding.count_stale_push(s, t.binding_id, t.observed, now,
+                                                 deactivated_by_us=t.deactivated_by_us)
                     stale.append(t)
                 else:
                     # Refused (a listing deleted on the channel, a validation error): the
                     # same write would be refused every poll. Hold what it should show, so
                     # it goes out again only when that changes or a push of it succeeds.
-                    catalog.set_observed(s, t.binding_id, t.observed, now,
-                                         deactivated_by_us=t.deactivated_by_us,
-                                         held_qty=t.published)
+                    binding.hold_refused(s, t.binding_id, t.observed, now, held=t.published,
+                                         deactivated_by_us=t.deactivated_by_us)
                     alerts.raise_alert(s, "push_failed", "error",
                                        f"a stock push to {t.sku} on {account} was refused",
                                        now=now, account=account, subject=t.external_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from oneshop.ledger import catalog, store
+from oneshop.ledger import binding, catalog, store
 from oneshop.ledger import models as m
 from oneshop.ledger.db import transaction
 from oneshop.values import Listing
@@ -95,7 +95,7 @@ def test_targets_lists_only_listings_out_of_step(factory: sessionmaker[Session])
     scan(factory, "etsy", [listing("1", "A", 10), listing("2", "B", 2)])
     with transaction(factory) as s:
         catalog.upsert_listings(s, "etsy", [listing("2", "B", 7)], T0)
-        catalog.set_observed(s, next(t.binding_id for t in catalog.targets(
+        binding.believe_first_read(s, next(t.binding_id for t in catalog.targets(
             s, "etsy", reserve=0, cap=None, only_out_of_step=False) if t.sku == "B"), 7, T0)
     with factory() as s:
         out = catalog.targets(s, "etsy", reserve=0, cap=None)

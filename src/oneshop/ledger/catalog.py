@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from oneshop.ledger import binding, takeover
 from oneshop.ledger import models as m
-from oneshop.ledger import takeover
 from oneshop.ledger.store import _insert, _table, ensure_skus
 from oneshop.values import Listing
 
@@ -80,9 +80,8 @@ def upsert_listings(session: Session, account: str, listings: Sequence[Listing],
             index_elements=["account", "external_id"]), [{
                 "account": account, "external_id": li.external_id, "channel_sku": li.sku,
                 "title": li.title[:500], "state": li.state, "extra": dict(li.extra),
-                "observed_qty": li.quantity, "observed_at": now, "seen_at": now,
-                "deactivated_by_us": False, "read_qty": li.quantity, "read_at": now,
-            } for li in new])
+                "seen_at": now, "read_qty": li.quantity, "read_at": now,
+                **binding.first_read(li.quantity, now)} for li in new])
         for chunk in _chunks([li.external_id for li in new]):
             for b in session.scalars(select(m.Binding).where(
                     m.Binding.account == account, m.Binding.external_id.in_(chunk))):
@@ -116,18 +115,7 @@ def raced_explains(believed: int | None, raced: int, actual: int | None) -> bool
 def believe_reads(session: Session, seen: Sequence[Seen], now: datetime) -> None:
     """Take what the channel shows as what it shows: a takeover's fresh read, before
     anything was pushed (no hand edit to detect, no push or race to settle)."""
-    b = _table(m.Binding)
-    rows = [{"bid": item.binding_id, "qty": item.actual} for item in seen]
-    if rows:
-        session.execute(update(b).where(b.c.id == bindparam("bid")).values(
-            observed_qty=bindparam("qty"), observed_at=now, drift_seen=None, raced_qty=0,
-            held_qty=None), rows)
-
-
-def set_observed(session: Session, binding_id: int, quantity: int | None,
-                 now: datetime, **extra: Any) -> None:
-    session.execute(update(m.Binding).where(m.Binding.id == binding_id)
-                    .values(observed_qty=quantity, observed_at=now, **extra))
+    binding.believe_takeover_reads(session, [(i.binding_id, i.actual) for i in seen], now)
 
 
 @dataclass(slots=True, kw_only=True)
