@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from oneshop import alerts, oversell
 from oneshop.app import App
 from oneshop.ledger import models as m
-from oneshop.ledger import store
+from oneshop.ledger.account_state import account_state
 from oneshop.ledger.db import transaction
 
 DEFAULT_BUDGET_LOW_SHARE = 0.2  # for a connector whose settings name no `budget_low_share`
@@ -28,7 +28,7 @@ def note_budget(app: App, account: str) -> None:
         return
     now = app.clock()
     with transaction(app.sessions) as s:
-        state = store.account_state(s, account)
+        state = account_state(s, account)
         # What `status`, `health` and the poll stretching read.
         state.budget_remaining, state.budget_limit = budget.remaining, budget.limit
         if budget.remaining is None or not budget.limit:
@@ -71,7 +71,7 @@ def check_stale(app: App, started_at: datetime) -> None:
                 continue
             limit = timedelta(seconds=account.config.poll_seconds *
                               account.config.stale_after_polls)
-            state = store.account_state(s, name)
+            state = account_state(s, name)
             since = max(state.last_success_at or started_at, started_at)
             tried = state.last_attempt_at is not None and \
                 state.last_attempt_at >= started_at

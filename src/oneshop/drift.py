@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from oneshop import alerts
-from oneshop.ledger import binding, catalog, store
+from oneshop.ledger import binding, catalog, stock
 from oneshop.ledger import models as m
 from oneshop.values import Order
 
@@ -177,7 +177,7 @@ def _fold_edit(s: Session, account: str, item: catalog.Seen, rules: Rules,
     if rules.hand_edit_policy == "adopt":
         key = f"edit:{account}:{item.external_id}:{now.isoformat()}"
         why = f"{was} -> {item.actual} on {account}"
-        if store.record_movement(s, sku_id=item.sku_id, kind="channel_edit", delta=delta,
+        if stock.record_movement(s, sku_id=item.sku_id, kind="channel_edit", delta=delta,
                                  source_key=key, account=account, reason=why):
             adopted = delta
         binding.fold_hand_edit(s, item.binding_id, item.actual, now, as_pushed=False)

@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import alerts
-from oneshop.ledger import catalog, store
+from oneshop.ledger import catalog
 from oneshop.ledger import models as m
+from oneshop.ledger.account_state import account_state
 from oneshop.ledger.db import transaction
 
 log = structlog.get_logger("oneshop.guard")
@@ -41,7 +42,7 @@ class BulkGuard:
         if not zeros and not (full and self._held(account)):
             return list(todo)
         with transaction(self.sessions) as s:
-            state = store.account_state(s, account)
+            state = account_state(s, account)
             if state.release_once and zeros:  # `oneshop release`: this batch goes as planned
                 state.release_once, state.hold_reason = False, None
                 return list(todo)
@@ -98,7 +99,7 @@ def _bound_listings(s: Session, account: str) -> int:
 
 def release(s: Session, account: str) -> str | None:
     """Let the account's next push batch go out unguarded; the reason it was held."""
-    state = store.account_state(s, account)
+    state = account_state(s, account)
     reason = state.hold_reason
     state.hold_reason, state.release_once = None, True
     if reason is not None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from oneshop.app import App
 from oneshop.errors import OneshopError
-from oneshop.ledger import catalog, store
+from oneshop.ledger import catalog, records
 from oneshop.ledger import models as m
 from oneshop.ledger.db import transaction
 from oneshop.values import Listing
@@ -26,7 +26,7 @@ def _read(app: App, account: str) -> list[Listing]:
     for page in app.accounts.connectors[account].fetch_listings():
         with transaction(app.sessions) as s:
             catalog.upsert_listings(s, account, page.listings, app.clock())
-            store.add_rejected(s, account, "listings", page.rejected)
+            records.add_rejected(s, account, "listings", page.rejected)
         found += page.listings
     return found
 

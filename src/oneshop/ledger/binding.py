@@ -36,15 +36,15 @@ Take a Session, never commit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
+from oneshop.ledger import bulk
 from oneshop.ledger import models as m
-from oneshop.ledger.store import _table
 
 # A confirmed write settles every count of pushes or restocks waiting for a read.
 _SETTLED: dict[str, Any] = {"stale_pushes": 0, "stale_reconciles": 0, "restock_pending": 0}
@@ -142,7 +142,7 @@ def believe_takeover_reads(s: Session, reads: Sequence[tuple[int, int | None]],
                            now: datetime) -> None:
     """A takeover's fresh reads (binding_id, shows), before anything was pushed: no hand
     edit to detect, no push or race to settle."""
-    b = _table(m.Binding)
+    b = bulk.table_of(m.Binding)
     rows = [{"bid": bid, "qty": qty} for bid, qty in reads]
     if rows:
         s.execute(update(b).where(b.c.id == bindparam("bid")).values(
@@ -211,3 +211,15 @@ def expect_channel_restock(s: Session, account: str, listing: str, quantity: int
     s.execute(update(m.Binding).where(m.Binding.account == account,
                                       m.Binding.external_id == listing)
               .values(restock_pending=m.Binding.restock_pending + quantity))
+
+
+def follow_channel_sales(s: Session, deltas: Mapping[int, int]) -> None:
+    """The selling channel moved its own quantities for booked sales and restocks
+    (binding_id -> change): follow them instead of pushing; an unknown belief stays so."""
+    bulk.add_to(s, bulk.table_of(m.Binding), "observed_qty", deltas, only_set=True)
+
+
+def note_raced_sales(s: Session, raced: Mapping[int, int]) -> None:
+    """Sales (binding_id -> units) that raced a blind write of ours stay on the belief;
+    the next read settles whether the write erased them (races.py)."""
+    bulk.add_to(s, bulk.table_of(m.Binding), "raced_qty", raced)

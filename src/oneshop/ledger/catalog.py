@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from oneshop.ledger import binding, takeover
 from oneshop.ledger import models as m
-from oneshop.ledger.store import _insert, _table, ensure_skus
+from oneshop.ledger.bulk import insert, table_of
+from oneshop.ledger.stock import ensure_skus
 from oneshop.values import Listing
 
 UNLINKED = "unlinked"  # bound_by of a listing unlinked by hand
@@ -76,7 +77,7 @@ def upsert_listings(session: Session, account: str, listings: Sequence[Listing],
     new = [li for li in listings if li.external_id not in known]
     new_ids = {li.external_id for li in new}
     if new:
-        session.execute(_insert(session, m.Binding).on_conflict_do_nothing(
+        session.execute(insert(session, m.Binding).on_conflict_do_nothing(
             index_elements=["account", "external_id"]), [{
                 "account": account, "external_id": li.external_id, "channel_sku": li.sku,
                 "title": li.title[:500], "state": li.state, "extra": dict(li.extra),
@@ -107,7 +108,7 @@ def upsert_listings(session: Session, account: str, listings: Sequence[Listing],
 
 def raced_explains(believed: int | None, raced: int, actual: int | None) -> bool:
     """Does a read of `actual` settle sales that raced our blind write (see
-    `store._raced`): the write did not erase some of them after all?"""
+    `races.py`): the write did not erase some of them after all?"""
     return (believed is not None and actual is not None
             and believed - raced <= actual < believed)
 
@@ -154,7 +155,7 @@ def auto_link(session: Session, account: str, now: datetime, *,
     known = dict(session.execute(select(m.Sku.sku, m.Sku.adopted_at).where(
         m.Sku.sku.in_([r.channel_sku for r in todo]))).all())
     ids = ensure_skus(session, {r.channel_sku: r.title for r in todo})
-    b = _table(m.Binding)
+    b = table_of(m.Binding)
     session.execute(update(b).where(b.c.id == bindparam("bid"))
                     .values(sku_id=bindparam("sid"), bound_by="auto"),
                     [{"bid": r.id, "sid": ids[r.channel_sku]} for r in todo])
