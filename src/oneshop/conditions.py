@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from oneshop import alerts, oversell
+from oneshop import alerts
 from oneshop.app import App
 from oneshop.ledger import models as m
+from oneshop.ledger import oversell
 from oneshop.ledger.account_state import account_state
 from oneshop.ledger.db import transaction
 

@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import alerts
 from oneshop.accounts import Accounts
-from oneshop.drift import ChannelRestocks, unconfirmed_push
 from oneshop.errors import AuthError, RetryableError
 from oneshop.guard import BulkGuard
 from oneshop.ledger import binding, catalog, store, takeover
 from oneshop.ledger import models as m
 from oneshop.ledger.db import transaction
-from oneshop.oversell import check_oversells
+from oneshop.ledger.drift import ChannelRestocks, unconfirmed_push
+from oneshop.ledger.oversell import check_oversells
 from oneshop.protocols import Clock
 from oneshop.values import OrdersPage, PushResult, StockLevel
 
@@ -451,7 +451,7 @@ class SyncEngine:
     def scan_catalog(self, account: str, *, link: bool) -> int:
         """Read every listing, a page per transaction: record it, fold in hand edits,
         then optionally auto-link by exact SKU."""
-        from oneshop.drift import fold_drift
+        from oneshop.ledger.drift import fold_drift
 
         if link and not self.taken_over(account):
             return self.join(account)

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop.ledger import stock, takeover
 from oneshop.ledger.db import transaction
-from oneshop.oversell import check_oversells
+from oneshop.ledger.oversell import check_oversells
 
 from .conftest import T0
 
