@@ -13,13 +13,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import structlog
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import alerts
-from oneshop.ledger import catalog
-from oneshop.ledger import models as m
-from oneshop.ledger.account_state import account_state
+from oneshop.ledger import account_state, catalog
 from oneshop.ledger.db import transaction
 
 log = structlog.get_logger("oneshop.guard")
@@ -42,14 +39,14 @@ class BulkGuard:
         if not zeros and not (full and self._held(account)):
             return list(todo)
         with transaction(self.sessions) as s:
-            state = account_state(s, account)
+            state = account_state.health(s, account)
             if state.release_once and zeros:  # `oneshop release`: this batch goes as planned
-                state.release_once, state.hold_reason = False, None
+                account_state.set_hold(s, account, None, release_once=False)
                 return list(todo)
             unexplained = _not_from_sales(s, zeros) if zeros else []
-            total = _bound_listings(s, account)
+            total = catalog.bound_listings(s, account)
             if state.hold_reason is not None and not unexplained and full:
-                state.hold_reason = None
+                account_state.set_hold(s, account, None)
                 alerts.resolve(s, "bulk_change_held", now=now, account=account)
                 log.info("bulk_change.resolved", account=account)
                 return list(todo)
@@ -61,7 +58,7 @@ class BulkGuard:
             reason = (f"{len(unexplained)} of {total} listings would go to 0 for reasons "
                       "other than sales")
             if first and held_ids:
-                state.hold_reason = reason
+                account_state.set_hold(s, account, reason)
                 alerts.raise_alert(
                     s, "bulk_change_held", "critical", reason, now=now, account=account,
                     fields={"listings": len(unexplained), "of": total,
@@ -73,35 +70,19 @@ class BulkGuard:
 
     def _held(self, account: str) -> bool:
         with self.sessions() as s:
-            return s.scalar(select(m.AccountState.hold_reason)
-                            .where(m.AccountState.account == account)) is not None
+            return account_state.hold_reason(s, account) is not None
 
 
 def _not_from_sales(s: Session, zeros: Sequence[catalog.Target]) -> list[catalog.Target]:
     """Zeros without a sale of their SKU booked since the listing was last read."""
-    # One query for every zero (a bulk change can zero thousands of listings).
-    reads = list(s.scalars(select(m.Binding.read_at).where(
-        m.Binding.id.in_({t.binding_id for t in zeros}))))
-    since = None if None in reads else min(r for r in reads if r is not None)
-    q = (select(m.Movement.sku_id).where(m.Movement.kind == "sale",
-                                         m.Movement.sku_id.in_({t.sku_id for t in zeros}))
-         .group_by(m.Movement.sku_id))
-    if since is not None:
-        q = q.where(m.Movement.created_at >= since)
-    sold = set(s.scalars(q))
+    sold = catalog.sold_since_read(s, zeros)
     return [t for t in zeros if t.sku_id not in sold]
-
-
-def _bound_listings(s: Session, account: str) -> int:
-    return int(s.scalar(select(func.count(m.Binding.id)).where(
-        m.Binding.account == account, m.Binding.sku_id.is_not(None))) or 0)
 
 
 def release(s: Session, account: str) -> str | None:
     """Let the account's next push batch go out unguarded; the reason it was held."""
-    state = account_state(s, account)
-    reason = state.hold_reason
-    state.hold_reason, state.release_once = None, True
+    reason = account_state.health(s, account).hold_reason
+    account_state.set_hold(s, account, None, release_once=True)
     if reason is not None:
         alerts.resolve(s, "bulk_change_held", now=datetime.now(UTC), account=account)
     return reason

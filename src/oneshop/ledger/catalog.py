@@ -238,3 +238,23 @@ def unlink(session: Session, account: str, external_id: str) -> bool:
         m.Binding.account == account, m.Binding.external_id == external_id)
         .values(sku_id=None, bound_by=UNLINKED))
     return bool(getattr(res, "rowcount", 0))
+
+
+def bound_listings(session: Session, account: str) -> int:
+    return int(session.scalar(select(func.count(m.Binding.id)).where(
+        m.Binding.account == account, m.Binding.sku_id.is_not(None))) or 0)
+
+
+def sold_since_read(session: Session, targets: Sequence[Target]) -> set[int]:
+    """SKUs of these targets with a sale booked since the earliest last read of their
+    listings (any sale at all when one was never read)."""
+    # One query for every target (a bulk change can zero thousands of listings).
+    reads = list(session.scalars(select(m.Binding.read_at).where(
+        m.Binding.id.in_({t.binding_id for t in targets}))))
+    since = None if None in reads else min(r for r in reads if r is not None)
+    q = (select(m.Movement.sku_id).where(m.Movement.kind == "sale",
+                                         m.Movement.sku_id.in_({t.sku_id for t in targets}))
+         .group_by(m.Movement.sku_id))
+    if since is not None:
+        q = q.where(m.Movement.created_at >= since)
+    return set(session.scalars(q))

@@ -108,3 +108,9 @@ def adopt_unknown(session: Session, account: str, now: datetime) -> dict[str, in
                     reason=f"first seen on {account}")
         adopted[sku] = qty
     return adopted
+
+
+def watermarks(session: Session) -> dict[str, datetime]:
+    """Each taken-over account's watermark: orders up to it are history."""
+    rows = session.execute(select(m.AccountState.account, m.AccountState.watermark_at))
+    return {str(account): at for account, at in rows if at is not None}
