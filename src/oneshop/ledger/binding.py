@@ -26,7 +26,7 @@ read showed (`catalog.upsert_listings`), or a zero-stock policy's answer.
 | off sale by us (deactivated)| `claim_deactivation`      | `confirm_written`, a stale     |
 |                             |                           | answer (restores the flag)     |
 
-A push answer (`engine._apply_results`) moves a listing by its status: ok ->
+A push's answer (the engine applies each one) moves a listing by its status: ok ->
 `confirm_written`; policy -> `hold_for_zero_policy`; refused -> `hold_refused`; stale ->
 `believe_lost_push`, `settle_race`, `settle_channel_restock` or `count_stale_push`. A
 reconcile's read (`drift.py`, its table) moves it by what the read shows.
