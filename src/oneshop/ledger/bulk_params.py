@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Float, Integer, Numeric, String
 
@@ -22,6 +22,7 @@ DATETIME_TEXT = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
 # What tells which conversion SQLAlchemy makes: an aware UTC time with microseconds.
 PROBE = datetime(2001, 2, 3, 4, 5, 6, 7, tzinfo=UTC)
 Convert = Callable[[Any], Any]
+Form = Literal["text", "as is", "other"]
 
 
 def _as_text(v: datetime) -> str:
@@ -35,7 +36,7 @@ def sqlalchemy_processor(kind: Any, dialect: Any) -> Convert | None:
     return proc
 
 
-def timestamp_form(slow: Convert) -> str:
+def timestamp_form(slow: Convert) -> Form:
     """How SQLAlchemy binds a UTC timestamp: "text" (SQLite's DATETIME text, which we
     format ourselves), "as is" (the driver takes the datetime: PostgreSQL) or "other"
     (neither: every value goes through SQLAlchemy)."""
