@@ -1,4 +1,4 @@
-"""Ledger ingest: order lines/s through `store.record_orders` vs a raw Core executemany.
+"""Ledger ingest: order lines/s through `booking.record_orders` vs a raw Core executemany.
 
     .venv/bin/python bench/ledger_ingest.py [--lines N] [--pg URL]
 
@@ -45,7 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from oneshop.ledger import catalog, store, takeover
+from oneshop.ledger import booking, catalog, history, stock, takeover
 from oneshop.ledger.db import make_engine, sessions, transaction
 from oneshop.ledger.schema import upgrade
 from oneshop.values import Listing, Order, OrderLine
@@ -139,15 +139,15 @@ def bench(url: str, raw_url: str, lines: int) -> float:
             conn.execute(insert(raw_lines), raw_rows(page))
 
     with factory() as s:  # as the engine reads it: once a pull
-        cutoffs = store.account_cutoffs(s, ACCOUNT)
+        cutoffs = history.account_cutoffs(s, ACCOUNT)
 
     def ledger(page: list[Order]) -> None:
         with transaction(factory) as s:
-            store.record_orders(s, ACCOUNT, page, cutoffs=cutoffs)
+            booking.record_orders(s, ACCOUNT, page, cutoffs=cutoffs)
 
     raw_rate, ledger_rate = timed((raw, ledger), lines)
     with factory() as s:
-        assert store.recount(s) == {}, "cached on_hand differs from the movements"
+        assert stock.recount(s) == {}, "cached on_hand differs from the movements"
     engine.dispose()
     raw_engine.dispose()
     ratio = ledger_rate / raw_rate

@@ -38,7 +38,7 @@ import ledger_ingest as ingest
 from sqlalchemy import Engine, event, insert, inspect, text
 from sqlalchemy.engine import make_url
 
-from oneshop.ledger import store
+from oneshop.ledger import booking, history
 from oneshop.ledger.db import make_engine, sessions
 
 Clock = defaultdict[str, float]
@@ -175,8 +175,8 @@ def profile(url: str, raw_url: str, lines: int, index: str | None, fks: bool) ->
     def ledger(page: list[Any]) -> None:
         with factory() as s:
             s.begin()
-            store.record_orders(s, ingest.ACCOUNT, page,
-                                cutoffs=store.account_cutoffs(s, ingest.ACCOUNT))
+            booking.record_orders(s, ingest.ACCOUNT, page,
+                                cutoffs=history.account_cutoffs(s, ingest.ACCOUNT))
             start = time.perf_counter()
             s.commit()
             clock["COMMIT"] += time.perf_counter() - start

@@ -16,14 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oneshop import app as app_mod
 from oneshop.config import Config
 from oneshop.errors import OneshopError
-from oneshop.ledger import catalog, takeover
-from oneshop.ledger import models as m
+from oneshop.ledger import catalog, takeover, views
 from oneshop.ledger.db import transaction
 
 
@@ -75,18 +73,13 @@ def adopt_with(application: app_mod.App, *, source: str | None, force: bool) -> 
         raise OneshopError(f"account {source!r} is disabled in {application.config.path}")
     with application.sessions() as s:
         done = takeover.taken_over(s)
-        unknown = _unknown_skus(s)
+        unknown = views.unadopted_bound_skus(s)
     if done and not force and not unknown:
         raise OneshopError(f"counts were adopted before ({', '.join(done)}); "
                            "run again with --force to count again (the order history "
                            "is kept; only the difference is booked)")
     settled = application.engine.read_settled(names, [source] if source else names)
     return _record(application, source, force=force, settled=settled)
-
-
-def _unknown_skus(s: Session) -> list[str]:
-    return list(s.scalars(select(m.Sku.sku).join(m.Binding, m.Binding.sku_id == m.Sku.id)
-                          .where(m.Sku.adopted_at.is_(None)).distinct()))
 
 
 def _record(application: app_mod.App, source: str | None, *, force: bool,
@@ -114,9 +107,8 @@ def _record(application: app_mod.App, source: str | None, *, force: bool,
             if name not in takeover.taken_over(s):
                 mark = takeover.channel_time(s, name) or now
                 takeover.mark_taken_over(s, name, mark, now)
-        report.watermarks = {str(st.account): st.watermark_at.isoformat()
-                             for st in s.scalars(select(m.AccountState))
-                             if st.watermark_at is not None}
+        report.watermarks = {account: at.isoformat()
+                             for account, at in takeover.watermarks(s).items()}
         moves = _moves(s, application)
     report.skus = [Adopted(sku=a.sku, count=a.count, delta=a.delta, source=a.source,
                            moves=moves.get(a.sku, {})) for a in report.skus]
@@ -132,11 +124,8 @@ def _quantities(s: Session) -> dict[int, tuple[str, bool, dict[str, int | None]]
     """Per bound SKU: its name, whether adopted, and what each account showed at the
     takeover's read (listings that cannot sell left out)."""
     out: dict[int, tuple[str, bool, dict[str, int | None]]] = {}
-    rows = s.execute(select(m.Sku.id, m.Sku.sku, m.Sku.adopted_at, m.Binding.account,
-                            m.Binding.observed_qty, m.Binding.state)
-                     .join(m.Binding, m.Binding.sku_id == m.Sku.id))
-    for sku_id, sku, adopted_at, account, qty, state in rows:
-        entry = out.setdefault(sku_id, (sku, adopted_at is not None, {}))
+    for sku_id, sku, adopted, account, qty, state in views.bound_quantities(s):
+        entry = out.setdefault(sku_id, (sku, adopted, {}))
         if state in NO_COUNT_STATES:
             continue
         previous = entry[2].get(account)
@@ -203,8 +192,8 @@ def plan(cfg: Config) -> Plan:
 
 def _plan(s: Session, application: app_mod.App,
           listed: Mapping[str, Sequence[Any]]) -> Plan:
-    bound = {(b.account, b.external_id): b.sku_id for b in s.scalars(select(m.Binding))}
-    skus = {row.id: row for row in s.scalars(select(m.Sku))}
+    bound = views.bindings(s)
+    skus = views.all_skus(s)
     names = {row.sku: row for row in skus.values()}
     shows: dict[str, dict[str, int | None]] = {}
     off: set[tuple[str, str]] = set()  # (sku, account) off sale: no count to adopt
@@ -228,18 +217,10 @@ def _plan(s: Session, application: app_mod.App,
         options = {f"from {a}": q for a, q in counted.items()}
         if values:
             options["min"] = min(values)
-        wants = {a: published(row.on_hand, row, application.accounts.rules[a])
+        wants = {a: views.published(row.on_hand, row, application.accounts.rules[a])
                  for a in by_account} if adopted and row is not None else {}
-        publish = {option: {a: published(count, row, application.accounts.rules[a])
+        publish = {option: {a: views.published(count, row, application.accounts.rules[a])
                             for a in by_account} for option, count in options.items()}
         out.append(Planned(sku=sku, shows=by_account, ledger=row.on_hand if adopted and row
                            else None, wants=wants, options=options, publish=publish))
     return Plan(skus=out, unlinked=unlinked, adopted=takeover.taken_over(s))
-
-
-def published(on_hand: int, sku: m.Sku | None, rules: Any) -> int:
-    """clamp(on_hand - reserve, 0, cap), the SKU's overrides first (as `catalog.published_expr`)."""
-    reserve = sku.reserve if sku is not None and sku.reserve is not None else rules.reserve
-    cap = sku.cap if sku is not None and sku.cap is not None else rules.cap
-    value = max(0, on_hand - reserve)
-    return value if cap is None else min(value, cap)

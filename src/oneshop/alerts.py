@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from oneshop.config import Config
 from oneshop.ledger import models as m
-from oneshop.ledger import store
+from oneshop.ledger.records import add_rejected
 from oneshop.logs import alert as log_alert
 from oneshop.values import Rejected
 
@@ -173,7 +173,7 @@ def reject(s: Session, account: str, stream: str, records: Iterable[Rejected],
                        "a record could not be read and was kept aside", now=now,
                        account=account, subject=subject, remind=False,
                        fields={"external_id": record.external_id, "reason": record.reason}):
-            new += store.add_rejected(s, account, stream, [record])
+            new += add_rejected(s, account, stream, [record])
     return new
 
 

@@ -24,7 +24,7 @@ from oneshop.engine import SyncEngine, SyncObserver
 from oneshop.ledger import models as m
 from oneshop.ledger.db import make_engine, transaction
 from oneshop.ledger.schema import require_current
-from oneshop.ledger.store import ensure_skus
+from oneshop.ledger.stock import ensure_skus
 from oneshop.protocols import Clock, Connector, ConnectorContext, Sleep
 from oneshop.values import TokenPair
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from oneshop import alerts, oversell
+from oneshop import alerts
 from oneshop.app import App
-from oneshop.ledger import models as m
-from oneshop.ledger import store
+from oneshop.ledger import account_state, oversell
 from oneshop.ledger.db import transaction
 
 DEFAULT_BUDGET_LOW_SHARE = 0.2  # for a connector whose settings name no `budget_low_share`
@@ -28,9 +27,8 @@ def note_budget(app: App, account: str) -> None:
         return
     now = app.clock()
     with transaction(app.sessions) as s:
-        state = store.account_state(s, account)
         # What `status`, `health` and the poll stretching read.
-        state.budget_remaining, state.budget_limit = budget.remaining, budget.limit
+        account_state.note_budget(s, account, budget.remaining, budget.limit)
         if budget.remaining is None or not budget.limit:
             return
         share = budget_low_share(app, account)
@@ -46,7 +44,7 @@ def note_budget(app: App, account: str) -> None:
 def budget_allows(app: App, account: str) -> bool:
     """Stretch polling so the rest of the day's API budget lasts until midnight UTC."""
     with app.sessions() as s:
-        state = s.get(m.AccountState, account)
+        state = account_state.recorded_health(s, account)
     if state is None or not state.budget_limit or state.budget_remaining is None:
         return True
     if state.budget_remaining >= state.budget_limit * budget_low_share(app, account):
@@ -71,7 +69,7 @@ def check_stale(app: App, started_at: datetime) -> None:
                 continue
             limit = timedelta(seconds=account.config.poll_seconds *
                               account.config.stale_after_polls)
-            state = store.account_state(s, name)
+            state = account_state.health(s, name)
             since = max(state.last_success_at or started_at, started_at)
             tried = state.last_attempt_at is not None and \
                 state.last_attempt_at >= started_at

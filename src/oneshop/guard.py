@@ -15,12 +15,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import structlog
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import alerts
-from oneshop.ledger import catalog, store
-from oneshop.ledger import models as m
+from oneshop.ledger import account_state, catalog, typed_over
 from oneshop.ledger.db import transaction
 
 log = structlog.get_logger("oneshop.guard")
@@ -43,15 +41,15 @@ class BulkGuard:
         if not zeros and not (full and self._held(account)):
             return list(todo)
         with transaction(self.sessions) as s:
-            state = store.account_state(s, account)
+            state = account_state.health(s, account)
             if state.release_once and zeros:  # `oneshop release`: this batch goes as planned
-                state.release_once, state.hold_reason = False, None
+                account_state.set_hold(s, account, None, release_once=False)
                 return list(todo)
             unexplained = _not_from_sales(s, zeros) if zeros else []
-            unexplained = _not_typed_over_oversold(s, account, unexplained)
-            total = _bound_listings(s, account)
+            unexplained = typed_over.not_typed_over_oversold(s, account, unexplained)
+            total = catalog.bound_listings(s, account)
             if state.hold_reason is not None and not unexplained and full:
-                state.hold_reason = None
+                account_state.set_hold(s, account, None)
                 alerts.resolve(s, "bulk_change_held", now=now, account=account)
                 log.info("bulk_change.resolved", account=account)
                 return list(todo)
@@ -63,7 +61,7 @@ class BulkGuard:
             reason = (f"{len(unexplained)} of {total} listings would go to 0 for reasons "
                       "other than sales")
             if first and held_ids:
-                state.hold_reason = reason
+                account_state.set_hold(s, account, reason)
                 alerts.raise_alert(
                     s, "bulk_change_held", "critical", reason, now=now, account=account,
                     fields={"listings": len(unexplained), "of": total,
@@ -75,74 +73,19 @@ class BulkGuard:
 
     def _held(self, account: str) -> bool:
         with self.sessions() as s:
-            return s.scalar(select(m.AccountState.hold_reason)
-                            .where(m.AccountState.account == account)) is not None
+            return account_state.hold_reason(s, account) is not None
 
 
 def _not_from_sales(s: Session, zeros: Sequence[catalog.Target]) -> list[catalog.Target]:
     """Zeros without a sale of their SKU booked since the listing was last read."""
-    # One query for every zero (a bulk change can zero thousands of listings).
-    reads = list(s.scalars(select(m.Binding.read_at).where(
-        m.Binding.id.in_({t.binding_id for t in zeros}))))
-    since = None if None in reads else min(r for r in reads if r is not None)
-    q = (select(m.Movement.sku_id).where(m.Movement.kind == "sale",
-                                         m.Movement.sku_id.in_({t.sku_id for t in zeros}))
-         .group_by(m.Movement.sku_id))
-    if since is not None:
-        q = q.where(m.Movement.created_at >= since)
-    sold = set(s.scalars(q))
+    sold = catalog.sold_since_read(s, zeros)
     return [t for t in zeros if t.sku_id not in sold]
-
-
-def _not_typed_over_oversold(s: Session, account: str, zeros: Sequence[catalog.Target]
-                             ) -> list[catalog.Target]:
-    """Zeros other than a listing still showing units the seller typed over its 0 while
-    its SKU was oversold: its own hand edit is the SKU's last movement but sales, it
-    raised the count and left it at most 0, so the SKU published 0 before and after it."""
-    empty = {t.sku_id for t in zeros if t.on_hand <= 0}
-    if not empty:
-        return list(zeros)
-    last = (select(m.Movement.sku_id, func.max(m.Movement.id).label("id"))
-            .where(m.Movement.sku_id.in_(empty), m.Movement.kind != "sale")
-            .group_by(m.Movement.sku_id).subquery())
-    edits = {sku_id: (edit_id, key) for sku_id, edit_id, key in s.execute(
-        select(m.Movement.sku_id, m.Movement.id, m.Movement.source_key)
-        .join(last, last.c.id == m.Movement.id)
-        .where(m.Movement.kind == "channel_edit", m.Movement.account == account,
-               m.Movement.delta > 0))}
-    if not edits:
-        return list(zeros)
-    later = dict(s.execute(
-        select(m.Movement.sku_id, func.sum(m.Movement.delta))
-        .join(last, (last.c.sku_id == m.Movement.sku_id) & (m.Movement.id > last.c.id))
-        .where(m.Movement.sku_id.in_(set(edits))).group_by(m.Movement.sku_id)).all())
-    return [t for t in zeros if not (
-        t.sku_id in edits and t.on_hand - int(later.get(t.sku_id) or 0) <= 0
-        and _edit_of(edits[t.sku_id][1], account, t.external_id))]
-
-
-def _edit_of(source_key: str, account: str, listing: str) -> bool:
-    """Is this `channel_edit` source key (`edit:ACCOUNT:LISTING:ISO-TIME`) the listing's?"""
-    prefix = f"edit:{account}:{listing}:"
-    if not source_key.startswith(prefix):
-        return False
-    try:
-        datetime.fromisoformat(source_key[len(prefix):])
-    except ValueError:
-        return False  # another listing whose id starts with this one's and a colon
-    return True
-
-
-def _bound_listings(s: Session, account: str) -> int:
-    return int(s.scalar(select(func.count(m.Binding.id)).where(
-        m.Binding.account == account, m.Binding.sku_id.is_not(None))) or 0)
 
 
 def release(s: Session, account: str) -> str | None:
     """Let the account's next push batch go out unguarded; the reason it was held."""
-    state = store.account_state(s, account)
-    reason = state.hold_reason
-    state.hold_reason, state.release_once = None, True
+    reason = account_state.health(s, account).hold_reason
+    account_state.set_hold(s, account, None, release_once=True)
     if reason is not None:
         alerts.resolve(s, "bulk_change_held", now=datetime.now(UTC), account=account)
     return reason

@@ -9,13 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from oneshop.app import App
 from oneshop.errors import OneshopError
-from oneshop.ledger import catalog, store
-from oneshop.ledger import models as m
+from oneshop.ledger import catalog, records, views
 from oneshop.ledger.db import transaction
 from oneshop.values import Listing
 
@@ -26,7 +22,7 @@ def _read(app: App, account: str) -> list[Listing]:
     for page in app.accounts.connectors[account].fetch_listings():
         with transaction(app.sessions) as s:
             catalog.upsert_listings(s, account, page.listings, app.clock())
-            store.add_rejected(s, account, "listings", page.rejected)
+            records.add_rejected(s, account, "listings", page.rejected)
         found += page.listings
     return found
 
@@ -38,7 +34,7 @@ def read_listings(app: App, accounts: Sequence[str]) -> list[dict[str, Any]]:
         listed = _read(app, account)
         with transaction(app.sessions) as s:
             linked = catalog.auto_link(s, account, app.clock())
-            bound = _bound(s, account)
+            bound = views.listing_links(s, account)
         dup = {ext for ids in linked.duplicates.values() for ext in ids}
         for li in listed:
             sku, how = bound.get(li.external_id, (None, None))
@@ -53,34 +49,24 @@ def read_listings(app: App, accounts: Sequence[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def _bound(s: Session, account: str) -> dict[str, tuple[str | None, str | None]]:
-    rows = s.execute(select(m.Binding.external_id, m.Sku.sku, m.Binding.bound_by)
-                     .outerjoin(m.Sku, m.Sku.id == m.Binding.sku_id)
-                     .where(m.Binding.account == account))
-    return {ext: (sku, how) for ext, sku, how in rows}
-
-
 def link_listing(app: App, account: str, listing: str, sku: str, *, create: bool,
                  rebind: bool) -> str:
     """Bind `listing` to `sku` by hand; returns a note for the seller (or raises)."""
     with app.sessions() as s:
-        known = s.scalar(select(m.Binding.id).where(m.Binding.account == account,
-                                                    m.Binding.external_id == listing))
-    if known is None and not any(li.external_id == listing for li in _read(app, account)):
+        known = views.knows_listing(s, account, listing)
+    if not known and not any(li.external_id == listing for li in _read(app, account)):
         raise OneshopError(f"no listing {listing!r} on {account!r} "
                            f"(`oneshop listings {account}` shows its listings)")
     with transaction(app.sessions) as s:
-        row = s.scalar(select(m.Sku).where(m.Sku.sku == sku))
-        if row is None and not create:
+        if views.find_sku(s, sku) is None and not create:
             raise OneshopError(f"unknown SKU {sku!r}: check the spelling, or give --create "
                                "to start a new SKU (it starts unadopted)")
-        current = s.scalar(select(m.Sku.sku).join(m.Binding, m.Binding.sku_id == m.Sku.id)
-                           .where(m.Binding.account == account,
-                                  m.Binding.external_id == listing))
+        current = views.bound_sku(s, account, listing)
         if current is not None and current != sku and not rebind:
             raise OneshopError(f"{account} {listing} is bound to {current}; give --rebind "
                                f"to move it to {sku}")
         catalog.link(s, account, listing, sku)
-        adopted = s.scalar(select(m.Sku.adopted_at).where(m.Sku.sku == sku))
+        found = views.find_sku(s, sku)
+        adopted = found.adopted_at if found is not None else None
     return "" if adopted else (f"{sku} is not adopted yet: nothing is published for it "
                                f"until `oneshop adopt --from {account}`")

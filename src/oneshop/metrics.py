@@ -19,11 +19,10 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 
 from oneshop.app import App
 from oneshop.config import MetricsConfig
-from oneshop.ledger import models as m
+from oneshop.ledger import account_state, views
 from oneshop.logs import ALERT_HOOKS
 
 log = structlog.get_logger("oneshop.metrics")
@@ -76,7 +75,7 @@ class LedgerCollector(Collector):
                         ["account"])
         now = app.clock()
         with app.sessions() as s:
-            states = {st.account: st for st in s.scalars(select(m.AccountState))}
+            states = account_state.every_health(s)
         for name in app.config.accounts:
             state = states.get(name)
             if state is not None and state.last_success_at is not None:
@@ -112,12 +111,9 @@ class LedgerCollector(Collector):
         oversells = CounterMetricFamily(f"{PREFIX}_oversells",
                                         "Oversell episodes recorded in the ledger.")
         with app.sessions() as s:
-            for account, status, n in s.execute(
-                    select(m.Push.account, m.Push.status, func.count())
-                    .group_by(m.Push.account, m.Push.status)):
+            for account, status, n in views.push_counts(s):
                 pushes.add_metric([account, status], n)
-            counts = dict(s.execute(select(m.Alert.event, func.count())
-                                    .group_by(m.Alert.event)).tuples().all())
+            counts = views.alert_counts(s)
         for event, n in sorted(counts.items()):
             alerts.add_metric([event], n)
         oversells.add_metric([], counts.get("oversell", 0))

@@ -7,12 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from oneshop.adopt import published
 from oneshop.config import Config
-from oneshop.ledger import models as m
+from oneshop.ledger import views
 
 LIMIT = 500
 
@@ -35,14 +33,12 @@ def mark(*, wants: int | None, shows: int | None, believed: int | None,
 
 def skus(s: Session, config: Config, now: datetime) -> list[dict[str, Any]]:
     rules = {name: a.config for name, a in config.accounts.items()}
-    rows = s.execute(select(m.Sku, m.Binding).join(m.Binding, m.Binding.sku_id == m.Sku.id)
-                     .order_by(m.Sku.sku, m.Binding.account).limit(LIMIT)).tuples()
     out: dict[str, dict[str, Any]] = {}
-    for sku, b in rows:
+    for sku, b in views.bound_listings(s, LIMIT):
         entry = out.setdefault(sku.sku, {"sku": sku.sku, "adopted": sku.adopted_at is not None,
                                          "on_hand": sku.on_hand, "channels": {}})
         rule = rules.get(b.account)
-        wants = (published(sku.on_hand, sku, rule)
+        wants = (views.published(sku.on_hand, sku, rule)
                  if sku.adopted_at is not None and rule is not None else None)
         changed = max((t for t in (b.pushed_at, b.observed_at) if t is not None), default=None)
         entry["channels"][b.account] = {

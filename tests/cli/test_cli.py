@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from oneshop.ledger import models as m
-from oneshop.ledger import store
+from oneshop.ledger import records, stock
 from oneshop.ledger.db import make_engine, sessions, transaction
 
 from .conftest import Run
@@ -45,7 +45,7 @@ def one_error_line(code: int, out: str, err: str) -> str:
 def seed(database_url: str, sku: str) -> None:
     engine = make_engine(database_url)
     with transaction(sessions(engine)) as s:
-        store.ensure_skus(s, {sku: "a mug"})
+        stock.ensure_skus(s, {sku: "a mug"})
     engine.dispose()
 
 
@@ -91,13 +91,13 @@ def test_upgrade_adjust_history_and_status(run: Run, cfg: Path, database_url: st
 
 def add_push_and_alert(s: Session, sku: str) -> None:
     later = datetime.now(UTC) + timedelta(seconds=5)
-    sku_id = store.sku_ids(s, [sku])[sku]
+    sku_id = stock.sku_ids(s, [sku])[sku]
     binding = m.Binding(account="gum", external_id="p1", sku_id=sku_id, extra={})
     s.add(binding)
     s.flush()
     s.add(m.Push(account="gum", binding_id=binding.id, sku_id=sku_id, quantity=1,
                  observed_before=3, status="ok", detail="", created_at=later))
-    store.add_alert(s, event="oversell", severity="critical", message=f"{sku} sold twice",
+    records.add_alert(s, event="oversell", severity="critical", message=f"{sku} sold twice",
                     sku_id=sku_id, now=later + timedelta(seconds=1))
 
 

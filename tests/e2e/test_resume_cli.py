@@ -10,8 +10,8 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
+from oneshop.ledger import account_state
 from oneshop.ledger import models as m
-from oneshop.ledger import store
 from oneshop.ledger.db import make_engine, transaction
 from oneshop.sandboxshop import SandboxShop
 
@@ -28,7 +28,7 @@ def test_resume_un_pauses_the_account_and_health_names_the_fix_until_then(
 
     with transaction(sessionmaker(engine)) as s:  # as after refused credentials
         for kind in shop.kinds:
-            store.account_state(s, kind).last_error = f"{kind}: HTTP 401"
+            account_state.account_state(s, kind).last_error = f"{kind}: HTTP 401"
     with engine.begin() as conn:
         conn.execute(update(m.AccountState).values(paused=True))
 

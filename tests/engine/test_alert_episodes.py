@@ -290,7 +290,7 @@ def test_an_oversell_ends_with_one_resolved_line(rig: Rig) -> None:
 
 def test_an_oversell_ended_by_oneshop_adjust_is_resolved_by_the_housekeeping(
         rig: Rig) -> None:
-    from oneshop.ledger import store
+    from oneshop.ledger import stock
     from oneshop.ledger.db import transaction
 
     needs("shopify", "gumroad")
@@ -299,8 +299,8 @@ def test_an_oversell_ended_by_oneshop_adjust_is_resolved_by_the_housekeeping(
     rig.shop.sandboxes["gumroad"].sell(ids["gumroad"], 1)
     assert rig.poll("shopify") and rig.poll("gumroad")
     with transaction(rig.app.sessions) as s:  # what `oneshop adjust FOUND +1` books
-        sku_id = store.sku_ids(s, ["FOUND"])["FOUND"]
-        store.record_movement(s, sku_id=sku_id, kind="adjust", delta=1,
+        sku_id = stock.sku_ids(s, ["FOUND"])["FOUND"]
+        stock.record_movement(s, sku_id=sku_id, kind="adjust", delta=1,
                               source_key="adjust:test", reason="found")
     with capture_logs() as logs:
         for _ in range(3):

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from oneshop import app as app_mod
 from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
-from oneshop.ledger import store
+from oneshop.ledger import stock
 from oneshop.ledger.db import transaction
 from oneshop.sandboxshop import SandboxShop
 from oneshop.service import Runner
@@ -65,7 +65,7 @@ class Shop:
 
     def adjust(self, sku: str, delta: int) -> None:
         with transaction(self.app.sessions) as s:
-            store.record_movement(s, sku_id=store.sku_ids(s, [sku])[sku], kind="adjust",
+            stock.record_movement(s, sku_id=stock.sku_ids(s, [sku])[sku], kind="adjust",
                                   delta=delta, source_key=f"adjust:{uuid.uuid4()}",
                                   reason="test")
 

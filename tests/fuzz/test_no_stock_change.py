@@ -1,7 +1,7 @@
 """Hostile payloads, mapped and then recorded: only well-formed lines ever move stock.
 
 The per-connector fuzz tests (tests/<kind>/test_mapping_fuzz.py) prove mapping returns a
-value or a Rejected; here the results go on through `store.record_orders`, as the engine
+value or a Rejected; here the results go on through `booking.record_orders`, as the engine
 sends them, and on_hand must move by exactly the well-formed lines of known SKUs.
 """
 
@@ -26,8 +26,8 @@ from shopify.test_mapping_fuzz import order as shopify_order
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from oneshop.ledger import booking, records, stock
 from oneshop.ledger import models as m
-from oneshop.ledger import store
 from oneshop.ledger.db import make_engine, transaction
 from oneshop.sim.world import migrated_template
 from oneshop.values import Order, Rejected
@@ -97,17 +97,17 @@ def test_only_well_formed_lines_of_known_skus_move_stock(ledger: Engine, account
         s.query(m.Order).delete()
         s.query(m.RejectedRecord).delete()
         s.query(m.Sku).delete()
-        for sku, sku_id in store.ensure_skus(s, dict.fromkeys(sorted(known), "")).items():
-            store.record_movement(s, sku_id=sku_id, kind="count", delta=3,
+        for sku, sku_id in stock.ensure_skus(s, dict.fromkeys(sorted(known), "")).items():
+            stock.record_movement(s, sku_id=sku_id, kind="count", delta=3,
                                   source_key=f"count:init:{sku}")
     for order in orders:  # one page each, as a pull sends them
         with transaction(sessions) as s:
-            store.record_orders(s, account, [order])
+            booking.record_orders(s, account, [order])
     with transaction(sessions) as s:
-        store.add_rejected(s, account, "orders", rejected)
+        records.add_rejected(s, account, "orders", rejected)
     with sessions() as s:
         after = _on_hand(s)
-        assert store.recount(s) == {}
+        assert stock.recount(s) == {}
         kept = s.scalars(select(m.RejectedRecord.raw)).all()
     want = _expected(account, orders, known)
     assert after == {sku: 3 + want.get(sku, 0) for sku in known}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from oneshop.ledger import store
+from oneshop.ledger import booking
 from oneshop.ledger.db import make_engine, sessions, transaction
 
 from .conftest import line, order
@@ -28,7 +28,7 @@ def record_all(url: str, page_size: int, seed: int, start: Any, out: Any) -> Non
     try:
         for i in range(0, len(todo), page_size):
             with transaction(factory) as s:
-                booked += store.record_orders(s, "shop", todo[i:i + page_size]).movements
+                booked += booking.record_orders(s, "shop", todo[i:i + page_size]).movements
     except Exception as exc:  # reported to the test, which fails with it
         out.put(f"{type(exc).__name__}: {exc}"[:2000])
         return

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from oneshop.ledger import booking, takeover
 from oneshop.ledger import models as m
-from oneshop.ledger import store, takeover
 from oneshop.ledger.db import make_engine, sessions, transaction
 from oneshop.ledger.schema import upgrade
+from oneshop.ledger.stock import ensure_skus, recount
 from oneshop.values import Order, OrderLine, Restock
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -60,7 +61,7 @@ def order(ext: str, *lines: OrderLine, restocks: Sequence[Restock] = (),
 def seed_skus(factory: sessionmaker[Session], counts: dict[str, int]) -> dict[str, int]:
     """Create SKUs with an initial `count` movement each; returns their ids."""
     with transaction(factory) as s:
-        ids = store.ensure_skus(s, dict.fromkeys(counts, ""))
+        ids = ensure_skus(s, dict.fromkeys(counts, ""))
         for sku, qty in counts.items():
             takeover.adopt_count(s, sku_id=ids[sku], quantity=qty, key=f"count:test:{sku}",
                                  reason="", now=T0)
@@ -72,12 +73,12 @@ def stock(factory: sessionmaker[Session]) -> dict[str, int]:
         return {sku: on_hand for sku, on_hand in s.execute(select(m.Sku.sku, m.Sku.on_hand))}
 
 
-def record(factory: sessionmaker[Session], account: str, orders: Sequence[Order]) -> store.Booked:
+def record(factory: sessionmaker[Session], account: str, orders: Sequence[Order]) -> booking.Booked:
     with transaction(factory) as s:
-        return store.record_orders(s, account, orders)
+        return booking.record_orders(s, account, orders)
 
 
 def assert_consistent(factory: sessionmaker[Session]) -> None:
     """The cached on_hand of every SKU equals the sum of its movements."""
     with factory() as s:
-        assert store.recount(s) == {}
+        assert recount(s) == {}

@@ -11,8 +11,8 @@ from sqlalchemy import BigInteger, Column, Engine, MetaData, Numeric, String, Ta
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import psycopg
 
+from oneshop.ledger import booking, bulk_params
 from oneshop.ledger import models as m
-from oneshop.ledger import store
 from oneshop.ledger.db import sessions, transaction
 from oneshop.values import Order, OrderLine
 
@@ -32,13 +32,26 @@ def test_timestamps_bind_as_sqlalchemy_binds_them(dialect: object) -> None:
     # SQLite compares the stored text (excluded.updated_at >= orders.updated_at): it
     # must be byte-identical to SQLAlchemy's.
     kind = m.Order.__table__.c.updated_at.type
-    slow = kind._cached_bind_processor(dialect)
+    slow = kind.dialect_impl(dialect).bind_processor(dialect)
     assert slow is not None
-    fast = store._bind_processor(kind, dialect, {})
+    fast = bulk_params.bind_processor(kind, dialect, {})
     assert fast is not None
     assert [fast(v) for v in STAMPS] == [slow(v) for v in STAMPS]
     with pytest.raises(ValueError, match="naive"):
         fast(datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize(("dialect", "form"), [(sqlite.dialect(), "text"),
+                                              (psycopg.dialect(), "as is")],
+                         ids=["sqlite", "postgresql"])
+def test_timestamps_take_the_fast_path(dialect: object, form: str) -> None:
+    # The fast conversions stand in for SQLAlchemy's only where its own conversion of a
+    # probe matches them; a SQLAlchemy that converts otherwise makes ingestion slower
+    # without failing anything else, so it fails here.
+    kind = m.Order.__table__.c.updated_at.type
+    slow = bulk_params.sqlalchemy_processor(kind, dialect)
+    assert slow is not None
+    assert bulk_params.timestamp_form(slow) == form
 
 
 def test_array_literals_round_trip(engine: Engine) -> None:
@@ -60,7 +73,7 @@ def test_array_literals_round_trip(engine: Engine) -> None:
     meta.create_all(engine)
     try:
         for cols in (columns, plain):
-            literals = [store._pg_array_literal(t.c[k].type, cols[k]) for k in "sind"]
+            literals = [bulk_params.pg_array_literal(t.c[k].type, cols[k]) for k in "sind"]
             assert None not in literals
             with engine.begin() as conn:
                 conn.execute(t.delete())
@@ -73,9 +86,9 @@ def test_array_literals_round_trip(engine: Engine) -> None:
     finally:
         meta.drop_all(engine)
     # Values it does not cover go the driver's way.
-    assert store._pg_array_literal(t.c.i.type, [True, 1]) is None
+    assert bulk_params.pg_array_literal(t.c.i.type, [True, 1]) is None
     with pytest.raises(ValueError, match="naive"):
-        store._pg_array_literal(t.c.d.type, [datetime(2026, 1, 1)])
+        bulk_params.pg_array_literal(t.c.d.type, [datetime(2026, 1, 1)])
 
 
 def test_order_with_odd_text_is_recorded_as_given(engine: Engine) -> None:
@@ -83,7 +96,7 @@ def test_order_with_odd_text_is_recorded_as_given(engine: Engine) -> None:
     at = datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=ZoneInfo("America/New_York"))
     odd = 'ord "7" \\ {x,y}'
     with transaction(factory) as s:
-        store.record_orders(s, "acct", [Order(
+        booking.record_orders(s, "acct", [Order(
             external_id=odd, status="open", currency="EUR", total=Decimal("1.5"),
             created_at=at, updated_at=at,
             lines=(OrderLine(external_id="NULL", sku=None, listing_external_id=None,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from oneshop.ledger import catalog, store
+from oneshop.ledger import binding, catalog
 from oneshop.ledger import models as m
 from oneshop.ledger.db import transaction
+from oneshop.ledger.stock import record_movement, sku_ids
 from oneshop.values import Listing
 
 from .conftest import T0, assert_consistent, stock
@@ -80,8 +81,8 @@ def test_targets_clamp_on_hand_minus_reserve_between_zero_and_cap(
         factory: sessionmaker[Session]) -> None:
     scan(factory, "etsy", [listing("1", "A", 10), listing("2", "B", 2), listing("3", "C", 50)])
     with transaction(factory) as s:
-        c = store.sku_ids(s, ["C"])["C"]
-        store.record_movement(s, sku_id=c, kind="adjust", delta=-60, source_key="adj")
+        c = sku_ids(s, ["C"])["C"]
+        record_movement(s, sku_id=c, kind="adjust", delta=-60, source_key="adj")
     assert stock(factory) == {"A": 10, "B": 2, "C": -10}
     assert published(factory, "etsy", reserve=3, cap=5) == {"A": 5, "B": 0, "C": 0}
     assert published(factory, "etsy", reserve=0, cap=None) == {"A": 10, "B": 2, "C": 0}
@@ -95,7 +96,7 @@ def test_targets_lists_only_listings_out_of_step(factory: sessionmaker[Session])
     scan(factory, "etsy", [listing("1", "A", 10), listing("2", "B", 2)])
     with transaction(factory) as s:
         catalog.upsert_listings(s, "etsy", [listing("2", "B", 7)], T0)
-        catalog.set_observed(s, next(t.binding_id for t in catalog.targets(
+        binding.believe_first_read(s, next(t.binding_id for t in catalog.targets(
             s, "etsy", reserve=0, cap=None, only_out_of_step=False) if t.sku == "B"), 7, T0)
     with factory() as s:
         out = catalog.targets(s, "etsy", reserve=0, cap=None)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from oneshop.ledger import booking
 from oneshop.ledger import models as m
-from oneshop.ledger import store
 from oneshop.ledger.db import transaction
+from oneshop.ledger.stock import record_movement, recount
 from oneshop.values import Listing, Restock
 
 from .conftest import T0, assert_consistent, line, order, record, seed_skus, stock
@@ -149,15 +150,15 @@ def test_recount_finds_a_cached_total_that_drifted(factory: sessionmaker[Session
     with transaction(factory) as s:
         s.execute(update(m.Sku).values(on_hand=99))
     with factory() as s:
-        assert store.recount(s) == {ids["MUG"]: (99, 2)}
+        assert recount(s) == {ids["MUG"]: (99, 2)}
 
 
 def test_manual_movements_are_idempotent_by_key(factory: sessionmaker[Session]) -> None:
     ids = seed_skus(factory, {"MUG": 3})
     with transaction(factory) as s:
-        assert store.record_movement(s, sku_id=ids["MUG"], kind="adjust", delta=-5,
+        assert record_movement(s, sku_id=ids["MUG"], kind="adjust", delta=-5,
                                      source_key="adjust:1", reason="broken")
-        assert not store.record_movement(s, sku_id=ids["MUG"], kind="adjust", delta=-5,
+        assert not record_movement(s, sku_id=ids["MUG"], kind="adjust", delta=-5,
                                          source_key="adjust:1", reason="broken")
     assert stock(factory) == {"MUG": -2}  # an oversell is recorded, never clamped
     assert_consistent(factory)
@@ -170,7 +171,6 @@ def test_an_older_version_of_an_order_never_overwrites_a_newer_one(database_url:
     from sqlalchemy import select
 
     from oneshop.ledger import models as m
-    from oneshop.ledger import store
     from oneshop.ledger.db import make_engine, sessions, transaction
     from oneshop.ledger.schema import upgrade
     from oneshop.values import Order
@@ -185,9 +185,9 @@ def test_an_older_version_of_an_order_never_overwrites_a_newer_one(database_url:
                      total=Decimal("10"), created_at=t0, updated_at=at, lines=())
 
     with transaction(factory) as s:
-        store.record_orders(s, "shop", [version("cancelled", t0 + timedelta(minutes=5))])
+        booking.record_orders(s, "shop", [version("cancelled", t0 + timedelta(minutes=5))])
     with transaction(factory) as s:
-        store.record_orders(s, "shop", [version("open", t0)])
+        booking.record_orders(s, "shop", [version("open", t0)])
     with factory() as s:
         assert s.scalar(select(m.Order.status)) == "cancelled"
     engine.dispose()

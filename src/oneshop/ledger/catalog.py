@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from oneshop.ledger import binding, takeover
 from oneshop.ledger import models as m
-from oneshop.ledger import takeover
-from oneshop.ledger.store import _insert, _table, ensure_skus
+from oneshop.ledger.bulk import insert, table_of
+from oneshop.ledger.stock import ensure_skus
 from oneshop.values import Listing
 
 UNLINKED = "unlinked"  # bound_by of a listing unlinked by hand
@@ -76,13 +77,12 @@ def upsert_listings(session: Session, account: str, listings: Sequence[Listing],
     new = [li for li in listings if li.external_id not in known]
     new_ids = {li.external_id for li in new}
     if new:
-        session.execute(_insert(session, m.Binding).on_conflict_do_nothing(
+        session.execute(insert(session, m.Binding).on_conflict_do_nothing(
             index_elements=["account", "external_id"]), [{
                 "account": account, "external_id": li.external_id, "channel_sku": li.sku,
                 "title": li.title[:500], "state": li.state, "extra": dict(li.extra),
-                "observed_qty": li.quantity, "observed_at": now, "seen_at": now,
-                "deactivated_by_us": False, "read_qty": li.quantity, "read_at": now,
-            } for li in new])
+                "seen_at": now, "read_qty": li.quantity, "read_at": now,
+                **binding.first_read(li.quantity, now)} for li in new])
         for chunk in _chunks([li.external_id for li in new]):
             for b in session.scalars(select(m.Binding).where(
                     m.Binding.account == account, m.Binding.external_id.in_(chunk))):
@@ -108,7 +108,7 @@ def upsert_listings(session: Session, account: str, listings: Sequence[Listing],
 
 def raced_explains(believed: int | None, raced: int, actual: int | None) -> bool:
     """Does a read of `actual` settle sales that raced our blind write (see
-    `store._raced`): the write did not erase some of them after all?"""
+    `races.py`): the write did not erase some of them after all?"""
     return (believed is not None and actual is not None
             and believed - raced <= actual < believed)
 
@@ -116,18 +116,7 @@ def raced_explains(believed: int | None, raced: int, actual: int | None) -> bool
 def believe_reads(session: Session, seen: Sequence[Seen], now: datetime) -> None:
     """Take what the channel shows as what it shows: a takeover's fresh read, before
     anything was pushed (no hand edit to detect, no push or race to settle)."""
-    b = _table(m.Binding)
-    rows = [{"bid": item.binding_id, "qty": item.actual} for item in seen]
-    if rows:
-        session.execute(update(b).where(b.c.id == bindparam("bid")).values(
-            observed_qty=bindparam("qty"), observed_at=now, drift_seen=None, raced_qty=0,
-            held_qty=None), rows)
-
-
-def set_observed(session: Session, binding_id: int, quantity: int | None,
-                 now: datetime, **extra: Any) -> None:
-    session.execute(update(m.Binding).where(m.Binding.id == binding_id)
-                    .values(observed_qty=quantity, observed_at=now, **extra))
+    binding.believe_takeover_reads(session, [(i.binding_id, i.actual) for i in seen], now)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -166,7 +155,7 @@ def auto_link(session: Session, account: str, now: datetime, *,
     known = dict(session.execute(select(m.Sku.sku, m.Sku.adopted_at).where(
         m.Sku.sku.in_([r.channel_sku for r in todo]))).all())
     ids = ensure_skus(session, {r.channel_sku: r.title for r in todo})
-    b = _table(m.Binding)
+    b = table_of(m.Binding)
     session.execute(update(b).where(b.c.id == bindparam("bid"))
                     .values(sku_id=bindparam("sid"), bound_by="auto"),
                     [{"bid": r.id, "sid": ids[r.channel_sku]} for r in todo])
@@ -249,3 +238,23 @@ def unlink(session: Session, account: str, external_id: str) -> bool:
         m.Binding.account == account, m.Binding.external_id == external_id)
         .values(sku_id=None, bound_by=UNLINKED))
     return bool(getattr(res, "rowcount", 0))
+
+
+def bound_listings(session: Session, account: str) -> int:
+    return int(session.scalar(select(func.count(m.Binding.id)).where(
+        m.Binding.account == account, m.Binding.sku_id.is_not(None))) or 0)
+
+
+def sold_since_read(session: Session, targets: Sequence[Target]) -> set[int]:
+    """SKUs of these targets with a sale booked since the earliest last read of their
+    listings (any sale at all when one was never read)."""
+    # One query for every target (a bulk change can zero thousands of listings).
+    reads = list(session.scalars(select(m.Binding.read_at).where(
+        m.Binding.id.in_({t.binding_id for t in targets}))))
+    since = None if None in reads else min(r for r in reads if r is not None)
+    q = (select(m.Movement.sku_id).where(m.Movement.kind == "sale",
+                                         m.Movement.sku_id.in_({t.sku_id for t in targets}))
+         .group_by(m.Movement.sku_id))
+    if since is not None:
+        q = q.where(m.Movement.created_at >= since)
+    return set(session.scalars(q))

@@ -1,7 +1,7 @@
 """Taking over a shop that already sells: adopted counts, watermarks, history cut-offs.
 
 Store functions: take a Session, never commit. The rules for which orders are history
-live in `store.Cutoffs`; this module records what they read (DESIGN.md 2.8).
+live in `history.Cutoffs`; this module records what they read (DESIGN.md 2.8).
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from oneshop.ledger import history, stock
 from oneshop.ledger import models as m
-from oneshop.ledger import store
+from oneshop.ledger.account_state import account_state
 
 
 def channel_time(session: Session, account: str) -> datetime | None:
@@ -32,7 +33,7 @@ def adopt_count(session: Session, *, sku_id: int, quantity: int, key: str, reaso
     session.refresh(sku)
     delta = quantity - sku.on_hand
     if delta:
-        store.record_movement(session, sku_id=sku_id, kind="count", delta=delta,
+        stock.record_movement(session, sku_id=sku_id, kind="count", delta=delta,
                               source_key=key, account=account, reason=reason)
     if sku.adopted_at is None:
         session.execute(update(m.Sku).where(m.Sku.id == sku_id).values(adopted_at=now))
@@ -42,7 +43,7 @@ def adopt_count(session: Session, *, sku_id: int, quantity: int, key: str, reaso
 def mark_taken_over(session: Session, account: str, watermark: datetime | None,
                     now: datetime) -> None:
     """Record the account's takeover: orders up to `watermark` are history."""
-    state = store.account_state(session, account)
+    state = account_state(session, account)
     state.adopted_at = now
     state.watermark_at = watermark
 
@@ -70,7 +71,7 @@ def book_pending(session: Session, account: str, external_id: str, sku_id: int, 
                m.OrderLine.sku_id.is_(None))).all()
     if not pending:
         return 0
-    cutoffs = store.account_cutoffs(session, account)
+    cutoffs = history.account_cutoffs(session, account)
     own = session.scalar(select(m.Binding.history_until).where(
         m.Binding.account == account, m.Binding.external_id == external_id))
     booked = 0
@@ -80,11 +81,11 @@ def book_pending(session: Session, account: str, external_id: str, sku_id: int, 
         key = f"sale:{account}:{order}:{line}"
         cutoff = own or cutoffs.watermark
         if counted or not cutoffs.taken_over or (cutoff is not None and created_at < cutoff):
-            store.record_movement(session, sku_id=sku_id, kind=store.HISTORY, delta=0,
+            stock.record_movement(session, sku_id=sku_id, kind=history.HISTORY, delta=0,
                                   source_key=key, account=account,
-                                  reason=store.BEFORE_TAKEOVER)
+                                  reason=history.BEFORE_TAKEOVER)
             continue
-        booked += store.record_movement(session, sku_id=sku_id, kind="sale", delta=-quantity,
+        booked += stock.record_movement(session, sku_id=sku_id, kind="sale", delta=-quantity,
                                         source_key=key, account=account,
                                         reason="booked when the listing was linked")
     return booked
@@ -107,3 +108,9 @@ def adopt_unknown(session: Session, account: str, now: datetime) -> dict[str, in
                     reason=f"first seen on {account}")
         adopted[sku] = qty
     return adopted
+
+
+def watermarks(session: Session) -> dict[str, datetime]:
+    """Each taken-over account's watermark: orders up to it are history."""
+    rows = session.execute(select(m.AccountState.account, m.AccountState.watermark_at))
+    return {str(account): at for account, at in rows if at is not None}

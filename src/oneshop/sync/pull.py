@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from oneshop import alerts
-from oneshop.drift import ChannelRestocks
 from oneshop.ledger import store
 from oneshop.ledger.db import transaction
-from oneshop.oversell import check_oversells
+from oneshop.ledger.drift import ChannelRestocks
+from oneshop.ledger.oversell import check_oversells
 from oneshop.sync.parts import Parts
 from oneshop.values import OrdersPage
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from oneshop.errors import AuthError, RetryableError
 from oneshop.guard import BulkGuard
-from oneshop.ledger import catalog
+from oneshop.ledger import catalog, pushes
 from oneshop.ledger.db import transaction
 from oneshop.sync import results
 from oneshop.sync.parts import Parts
@@ -111,7 +111,7 @@ class Push:
             return []
         todo += self._taken_off_sale(account, todo)
         with transaction(self.parts.sessions) as s:
-            push_ids = results.log_pushes(s, account, todo, self.parts.clock())
+            push_ids = pushes.log_pushes(s, account, todo, self.parts.clock())
         return [PlannedPush(target=t, push_id=pid)
                 for t, pid in zip(todo, push_ids, strict=True)]
 

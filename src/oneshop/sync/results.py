@@ -1,5 +1,5 @@
-"""What a push's answers mean for the ledger: the `pushes` log, the binding's state,
-and the alerts. Store functions: they take a Session and never commit.
+"""What a push's answers mean for the ledger: the `pushes` log, the binding's state
+(`ledger/binding.py`), and the alerts. Store functions: they take a Session and never commit.
 
 One function per answer status (`PushResult.status`):
 - ok: the channel shows what we wrote;
@@ -17,40 +17,19 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from oneshop import alerts
-from oneshop.drift import unconfirmed_push
 from oneshop.errors import AuthError
-from oneshop.ledger import catalog, store
-from oneshop.ledger import models as m
+from oneshop.ledger import account_state, binding, catalog, pushes
+from oneshop.ledger.drift import unconfirmed_push
 from oneshop.values import PushResult
 
 if TYPE_CHECKING:
     from oneshop.sync.push import PlannedPush
 
-# A push that went through settles the listing: no stale streak, no restock to expect.
-SETTLED = {"stale_pushes": 0, "stale_reconciles": 0, "restock_pending": 0}
 
 
 def paused(s: Session, account: str) -> bool:
-    state = s.get(m.AccountState, account)
-    return bool(state and state.paused)
-
-
-def log_pushes(s: Session, account: str, todo: Sequence[catalog.Target],
-               now: datetime) -> list[int]:
-    """One `pushes` row per listing, before asking: their ids go to the channel."""
-    rows = [m.Push(account=account, binding_id=t.binding_id, sku_id=t.sku_id,
-                   quantity=t.published, observed_before=t.observed, created_at=now)
-            for t in todo]
-    s.add_all(rows)
-    # A push to 0 may take the listing off sale (Etsy). Own that before asking: if the
-    # answer is lost (crash, dropped connection), the listing must still come back when
-    # stock does. A definite answer sets the flag right afterwards.
-    zeros = [t.binding_id for t in todo if t.published == 0 and not t.deactivated_by_us]
-    if zeros:
-        s.query(m.Binding).filter(m.Binding.id.in_(zeros)).update(
-            {"deactivated_by_us": True}, synchronize_session=False)
-    s.flush()
-    return [r.id for r in rows]
+    health = account_state.recorded_health(s, account)
+    return health is not None and health.paused
 
 
 def apply(s: Session, account: str, planned: Sequence[PlannedPush],
@@ -63,9 +42,7 @@ def apply(s: Session, account: str, planned: Sequence[PlannedPush],
     stale: list[catalog.Target] = []
     for p, r in zip(planned, answers, strict=True):
         t = p.target
-        s.query(m.Push).filter(m.Push.id == p.push_id).update(
-            {"status": r.status, "observed_after": r.observed,
-             "detail": r.detail[:2000], "completed_at": now})
+        pushes.record_answer(s, p.push_id, r, now)
         if r.status == "ok":
             _written(s, account, t, episodes, now)
         elif r.status == "policy":
@@ -82,9 +59,7 @@ def _written(s: Session, account: str, t: catalog.Target,
              episodes: Mapping[str, Mapping[str, object]], now: datetime) -> None:
     # What we wrote, not the read-back: a sale landing between the write and the
     # read-back is booked by the next pull, which lowers this too.
-    catalog.set_observed(s, t.binding_id, t.published, now, pushed_qty=t.published,
-                         pushed_at=now, held_qty=None, deactivated_by_us=False, raced_qty=0,
-                         **SETTLED)
+    binding.confirm_written(s, t.binding_id, t.published, now)
     for event, subjects in episodes.items():
         if t.external_id in subjects:
             alerts.resolve(s, event, now=now, account=account, subject=t.external_id)
@@ -97,9 +72,9 @@ def _held_by_policy(s: Session, account: str, t: catalog.Target, r: PushResult,
         t.deactivated_by_us and r.listing is not None and r.listing.state != "active")
     # The state just read too: a held listing that comes back on sale (renewed by the
     # seller) is told from one that never left (drift.py).
-    state = {"state": r.listing.state} if r.listing is not None else {}
-    catalog.set_observed(s, t.binding_id, r.observed, now, held_qty=t.published,
-                         deactivated_by_us=deactivated, **SETTLED, **state)
+    binding.hold_for_zero_policy(s, t.binding_id, r.observed, now, held=t.published,
+                                 deactivated_by_us=deactivated,
+                                 state=r.listing.state if r.listing is not None else None)
     if t.deactivated_by_us and r.detail.startswith("already off sale"):
         return  # sent along with a sibling variant: no news to tell
     alerts.raise_alert(s, "zero_stock_policy_applied", "info", f"{t.sku} on {account}: "
@@ -109,31 +84,30 @@ def _held_by_policy(s: Session, account: str, t: catalog.Target, r: PushResult,
 
 
 def _moved(s: Session, t: catalog.Target, r: PushResult, now: datetime) -> None:
-    keep = {"deactivated_by_us": t.deactivated_by_us}
+    ours = t.deactivated_by_us
     if r.observed is not None and unconfirmed_push(s, t.binding_id, r.observed, t.observed):
         # Our own earlier write whose answer was lost (a crash, a timeout): believe the
         # channel, or every compare-and-set fails from now on.
-        catalog.set_observed(s, t.binding_id, r.observed, now, pushed_qty=r.observed,
-                             raced_qty=0, **keep)
+        binding.believe_lost_push(s, t.binding_id, r.observed, now, deactivated_by_us=ours)
     elif catalog.raced_explains(t.observed, t.raced, r.observed):
         # A sale that raced a blind write and was not erased by it after all.
-        catalog.set_observed(s, t.binding_id, r.observed, now, raced_qty=0, **keep)
+        binding.settle_race(s, t.binding_id, r.observed, now, deactivated_by_us=ours)
     elif (t.restock_pending and t.observed is not None
           and r.observed == t.observed + t.restock_pending):
         # The channel put a cancelled sale's units back itself (Etsy may).
-        catalog.set_observed(s, t.binding_id, r.observed, now, restock_pending=0, **keep)
+        binding.settle_channel_restock(s, t.binding_id, r.observed, now,
+                                       deactivated_by_us=ours)
     else:
         # Counted for the reconcile: pushes that never settle (drift.py).
-        catalog.set_observed(s, t.binding_id, t.observed, now,
-                             stale_pushes=m.Binding.stale_pushes + 1, **keep)
+        binding.count_stale_push(s, t.binding_id, t.observed, now, deactivated_by_us=ours)
 
 
 def _refused(s: Session, account: str, t: catalog.Target, r: PushResult,
              now: datetime) -> None:
     # The same write would be refused every poll. Hold what it should show, so it goes
     # out again only when that changes or a push of it succeeds.
-    catalog.set_observed(s, t.binding_id, t.observed, now,
-                         deactivated_by_us=t.deactivated_by_us, held_qty=t.published)
+    binding.hold_refused(s, t.binding_id, t.observed, now, held=t.published,
+                         deactivated_by_us=t.deactivated_by_us)
     alerts.raise_alert(s, "push_failed", "error", f"a stock push to {t.sku} on {account} "
                        "was refused", now=now, account=account, subject=t.external_id,
                        sku_id=t.sku_id, fields={"sku": t.sku, "listing": t.external_id,
@@ -144,11 +118,8 @@ def push_failed(s: Session, account: str, planned: Sequence[PlannedPush],
                 exc: Exception, now: datetime) -> None:
     """`push_stock` failed after its retries: every push of the call failed."""
     auth = isinstance(exc, AuthError)
-    s.query(m.Push).filter(m.Push.id.in_([p.push_id for p in planned])).update(
-        {"status": "failed", "detail": str(exc)[:2000], "completed_at": now})
-    state = store.account_state(s, account)
-    state.last_error = str(exc)[:2000]
-    state.paused = state.paused or auth
+    pushes.record_failed(s, [p.push_id for p in planned], str(exc), now)
+    account_state.note_push_failure(s, account, str(exc), pause=auth)
     if auth:
         alerts.raise_alert(s, "auth_failed", "critical", "credentials refused; the account "
                            "is paused until they work again", now=now, account=account,

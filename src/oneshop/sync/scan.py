@@ -9,10 +9,10 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import alerts
-from oneshop.drift import fold_drift
 from oneshop.ledger import catalog, store
 from oneshop.ledger.db import transaction
-from oneshop.oversell import check_oversells
+from oneshop.ledger.drift import fold_drift
+from oneshop.ledger.oversell import check_oversells
 from oneshop.sync.notices import report_links, report_unadopted
 from oneshop.sync.parts import Parts
 from oneshop.sync.pull import add_into

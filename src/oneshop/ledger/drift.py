@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from oneshop import alerts
-from oneshop.ledger import catalog, store
+from oneshop.ledger import binding, catalog, stock
 from oneshop.ledger import models as m
 from oneshop.values import Order
 
@@ -69,8 +69,7 @@ def _stale_streak(s: Session, item: catalog.Seen) -> int:
     """Reconciles in a row (this one included) that found stale pushes to the listing."""
     streak = item.stale_reconciles + 1 if item.stale_pushes > 0 else 0
     if (streak, 0) != (item.stale_reconciles, item.stale_pushes):
-        s.execute(update(m.Binding).where(m.Binding.id == item.binding_id)
-                  .values(stale_reconciles=streak, stale_pushes=0))
+        binding.count_stale_reconcile(s, item.binding_id, streak)
     return streak
 
 
@@ -79,15 +78,14 @@ def _fold_one(s: Session, account: str, item: catalog.Seen, rules: Rules, now: d
     """One listing as just read (the table in the module docstring); the stock adopted."""
     if item.sku_id is None or item.actual is None or item.observed_before is None:
         if item.sku_id is not None and item.observed_before is None:
-            catalog.set_observed(s, item.binding_id, item.actual, now)
+            binding.believe_first_read(s, item.binding_id, item.actual, now)
         return 0
     if item.state in OFF_SALE and (item.held_qty is None or stuck):
         # Not a hand edit, but what we compare our next push with: a stale belief here
         # (e.g. sales on top of an edit we never adopted) made every push "stale".
         if (item.actual != item.observed_before or item.drift_seen is not None
                 or item.raced or item.held_qty is not None):
-            catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
-                                 raced_qty=0, held_qty=None)
+            binding.believe_read(s, item.binding_id, item.actual, now)
         return 0
     if item.held_qty is not None and _back_on_sale(s, item, now):
         return 0
@@ -95,21 +93,20 @@ def _fold_one(s: Session, account: str, item: catalog.Seen, rules: Rules, now: d
         # Held by a policy: nothing is pushed or folded. A differing read is still noted,
         # so a listing stuck this way is folded in at once when it is found stuck.
         if item.drift_seen != (item.actual if item.actual != item.observed_before else None):
-            catalog.set_observed(s, item.binding_id, item.observed_before, now,
-                                 drift_seen=item.actual
-                                 if item.actual != item.observed_before else None)
+            binding.suspect_hand_edit(s, item.binding_id, item.observed_before, now,
+                                      seen=item.actual
+                                      if item.actual != item.observed_before else None)
         return 0
     if item.actual == item.observed_before:
         if item.drift_seen is not None or item.raced or item.held_qty is not None:
-            catalog.set_observed(s, item.binding_id, item.observed_before, now,
-                                 drift_seen=None, raced_qty=0, held_qty=None)
+            binding.believe_read(s, item.binding_id, item.observed_before, now)
         return 0
     if _explained(s, item, now):
         return 0
     if item.drift_seen != item.actual:
         # First sighting: a sale may be racing this read; confirm on the next scan.
-        catalog.set_observed(s, item.binding_id, item.observed_before, now,
-                             drift_seen=item.actual)
+        binding.suspect_hand_edit(s, item.binding_id, item.observed_before, now,
+                                  seen=item.actual)
         return 0
     return _fold_edit(s, account, item, rules, now)
 
@@ -124,8 +121,7 @@ def _back_on_sale(s: Session, item: catalog.Seen, now: datetime) -> bool:
             s, item.binding_id, item.actual, item.observed_before):
         # Our reactivation went through, but its answer was lost: it is on sale again,
         # so it must be pushed like any other.
-        catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
-                             pushed_qty=item.actual, held_qty=None, deactivated_by_us=False)
+        binding.believe_lost_reactivation(s, item.binding_id, item.actual, now)
         return True
     if item.state_before not in OFF_SALE:
         return False
@@ -134,16 +130,14 @@ def _back_on_sale(s: Session, item: catalog.Seen, now: datetime) -> bool:
         # (#581), or a variant left at the 0 it sold out at when the seller renewed
         # another. Not stock: believe it, so the next push shows what the ledger has
         # (or takes the listing off sale again by the zero-stock policy, and says so).
-        catalog.set_observed(s, item.binding_id, item.actual, now, held_qty=None,
-                             drift_seen=None)
+        binding.release_hold(s, item.binding_id, item.actual, now)
         return True
     # The seller put it back on sale (renewed it) and typed a quantity: it should show
     # what we held for it. The same number settles it; another is a hand edit measured
     # from the held one (first sighting now, folded in by policy on the next reconcile).
     settled = item.actual == item.held_qty
-    catalog.set_observed(s, item.binding_id, item.held_qty, now, held_qty=None,
-                         deactivated_by_us=False,
-                         drift_seen=None if settled else item.actual)
+    binding.release_renewed_hold(s, item.binding_id, item.held_qty, now,
+                                 seen=None if settled else item.actual)
     return True
 
 
@@ -153,18 +147,15 @@ def _explained(s: Session, item: catalog.Seen, now: datetime) -> bool:
     if item.restock_pending and item.actual == item.observed_before + item.restock_pending:
         # The channel put a cancelled sale's units back itself (Etsy may: undocumented),
         # and the engine booked that cancellation as a restock already.
-        catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
-                             restock_pending=0, held_qty=None)
+        binding.read_channel_restock(s, item.binding_id, item.actual, now)
         return True
     if catalog.raced_explains(item.observed_before, item.raced, item.actual):
         # Sales that raced our blind write, which did not erase them after all.
-        catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
-                             raced_qty=0, held_qty=None)
+        binding.believe_read(s, item.binding_id, item.actual, now)
         return True
     if unconfirmed_push(s, item.binding_id, item.actual, item.observed_before):
         # Our own write whose answer was lost (a crash, a timeout): not a hand edit.
-        catalog.set_observed(s, item.binding_id, item.actual, now, drift_seen=None,
-                             pushed_qty=item.actual, held_qty=None)
+        binding.read_lost_push(s, item.binding_id, item.actual, now)
         return True
     return False
 
@@ -183,20 +174,18 @@ def _fold_edit(s: Session, account: str, item: catalog.Seen, rules: Rules,
     delta, adopted = item.actual - was, 0
     fields = {"listing": item.external_id, "was": was, "now": item.actual,
               "policy": rules.hand_edit_policy}
-    settle = {"drift_seen": None, "raced_qty": 0, "held_qty": None, "restock_pending": 0}
     if rules.hand_edit_policy == "adopt":
         key = f"edit:{account}:{item.external_id}:{now.isoformat()}"
         why = f"{was} -> {item.actual} on {account}"
-        if store.record_movement(s, sku_id=item.sku_id, kind="channel_edit", delta=delta,
+        if stock.record_movement(s, sku_id=item.sku_id, kind="channel_edit", delta=delta,
                                  source_key=key, account=account, reason=why):
             adopted = delta
-        catalog.set_observed(s, item.binding_id, item.actual, now, **settle)
+        binding.fold_hand_edit(s, item.binding_id, item.actual, now, as_pushed=False)
     elif rules.hand_edit_policy == "overwrite":
         # Believe the channel's number, so the next push (compare-and-set) overwrites it.
-        catalog.set_observed(s, item.binding_id, item.actual, now, **settle)
+        binding.fold_hand_edit(s, item.binding_id, item.actual, now, as_pushed=False)
     else:
-        catalog.set_observed(s, item.binding_id, item.actual, now, pushed_qty=item.actual,
-                             **settle)
+        binding.fold_hand_edit(s, item.binding_id, item.actual, now, as_pushed=True)
     severity = "info" if rules.hand_edit_policy == "adopt" else "warning"
     # Each edit is its own news: keyed by when it was folded in, never reminded.
     alerts.raise_alert(s, "hand_edit", severity, f"quantity changed by hand on {account}",
@@ -248,9 +237,7 @@ class ChannelRestocks:
             return
         for key in sorted(_booked(s, list(self.expected)) - self.booked_before):
             listing, quantity = self.expected[key]
-            s.execute(update(m.Binding).where(m.Binding.account == self.account,
-                                              m.Binding.external_id == listing)
-                      .values(restock_pending=m.Binding.restock_pending + quantity))
+            binding.expect_channel_restock(s, self.account, listing, quantity)
 
 
 def _booked(s: Session, keys: list[str]) -> set[str]:
