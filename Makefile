@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine with Python 3.11+:
-#   make demo   creates .venv, installs oneshop, runs the demo on the embedded sandboxes
-#   make test   installs the test dependencies, runs ruff, mypy --strict and pytest
+#   make demo   creates .venv, installs oneshop with its sandboxes, runs the demo on them
+#   make test   installs the sandboxes and test dependencies, runs ruff, mypy --strict, pytest
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -14,8 +14,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# The service alone is `pip install .`; the demo needs the marketplace emulators.
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e '.[sandbox]'
 	@touch $@
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml

@@ -20,8 +20,10 @@ from datetime import UTC, datetime, timedelta
 
 from oneshop_connectors.etsy import EtsySettings, connector
 from oneshop_connectors.etsy.adapter import EtsyConnector
+from oneshop_connectors.etsy.sandbox import EtsySandbox
 
-from oneshop.protocols import ConnectorContext, MemoryTokenStore
+from oneshop.protocols import ConnectorContext
+from oneshop.testing import MemoryTokenStore
 from oneshop.values import StockLevel
 
 DAY_S = 86_400
@@ -53,7 +55,7 @@ class VirtualClock:
 def simulate(pushes: bool, seed: int = 7) -> tuple[Counter[str], int, int, float]:
     start = datetime(2026, 3, 2, tzinfo=UTC)
     clock = VirtualClock(start)
-    sandbox = connector.sandbox(seed=seed, clock=clock)
+    sandbox = EtsySandbox(seed=seed, clock=clock)
     ids = [sandbox.seed_listing(f"SKU-{i:04d}", 20) for i in range(LISTINGS)]
     settings = EtsySettings.model_validate(sandbox.connector_settings("http://sandbox"))
     ctx = ConnectorContext(account="bench", clock=clock, sleep=clock.sleep,

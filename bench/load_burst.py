@@ -22,12 +22,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
 from oneshop.sim.check import check
 from oneshop.sim.model import Sale, Truth
 from oneshop.sim.scenario import START
 from oneshop.sim.world import World
+from oneshop.testing import VirtualClock
 
 POLL_S = 60.0
 HOUR_S = 3600.0

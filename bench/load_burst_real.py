@@ -31,13 +31,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
 from oneshop.sim.check import check
 from oneshop.sim.model import Sale, Truth
 from oneshop.sim.real import spawn_service, tear_down
 from oneshop.sim.scenario import START
 from oneshop.sim.world import World
+from oneshop.testing import VirtualClock
 
 POLL_S = 60.0
 GUMROAD_RPS = 10.0  # Gumroad documents no limit; the connector paces itself

@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from oneshop import logs
-from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
 from oneshop.sim.actions import Actions
 from oneshop.sim.check import check
 from oneshop.sim.model import Truth
 from oneshop.sim.world import Crash, World, etsy_restocks
+from oneshop.testing import VirtualClock
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 POLL_S = 60.0

@@ -22,17 +22,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from oneshop import app as app_mod
-from oneshop.clock import VirtualClock
 from oneshop.engine import PullSummary, SyncEngine
 from oneshop.ledger import models as m
 from oneshop.ledger.db import make_engine
 from oneshop.ledger.schema import upgrade
-from oneshop.plugins import available_connectors
-from oneshop.protocols import Sandbox
-from oneshop.sandboxkit import serve
-from oneshop.sandboxshop import KINDS, SandboxShop
 from oneshop.service import Runner
+from oneshop.testing import Sandbox, VirtualClock, sandbox_for
+from oneshop.testing.shop import KINDS, SandboxShop
 from oneshop.values import OrdersPage
+from oneshop.wsgi_server import serve
 
 _TEMPLATE: dict[str, Path] = {}
 
@@ -168,10 +166,9 @@ class World:
         self.shop = SandboxShop(state_dir=workdir, clock=None if serve_http else clock.now,
                                 database_url=f"sqlite:///{db_path}",
                                 account_options=account_options)
-        factories = available_connectors()
         for i, kind in enumerate(KINDS):
-            self.shop.sandboxes[kind] = factories[kind].sandbox(
-                seed=seed * 7 + i + 1, clock=None if serve_http else clock.now)
+            self.shop.sandboxes[kind] = sandbox_for(
+                kind, seed=seed * 7 + i + 1, clock=None if serve_http else clock.now)
             if serve_http:
                 self.shop.served[kind] = serve(self.shop.sandboxes[kind].wsgi_app)
         # Undocumented: whether Etsy puts a cancelled sale's units back. Odd seeds say it

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from werkzeug.wrappers import Request, Response
 
-from oneshop import sandboxkit
+from oneshop.testing import sandboxkit
 from oneshop_connectors.gumroad.sandbox.payloads import ping_form
 from oneshop_connectors.gumroad.sandbox.state import Sale
 
