@@ -29,25 +29,26 @@ demo: $(VENV)/.installed
 	$(BIN)/oneshop demo
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src connectors tests bench
+	$(BIN)/ruff check src connectors tests bench sim
 
 typecheck: $(VENV)/.installed-test
-	$(BIN)/mypy src connectors
+	$(BIN)/mypy src connectors sim
 
 pytest: $(VENV)/.installed-test
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
 
+# The simulation is a development tool in sim/ (not installed): run from the repo root.
 sim: $(VENV)/.installed-test
-	$(BIN)/python -m oneshop.sim --first $(FIRST) --seeds $(SEEDS)
+	$(BIN)/python -m sim --first $(FIRST) --seeds $(SEEDS)
 
 # Every benchmark but the real-time burst (an hour of wall clock: run it on its own);
 # each prints its figures, and the ones that miss their target are listed at the end.
 bench: $(VENV)/.installed-test
 	@missed=""; for b in bench/*.py; do \
 	  [ "$$b" = bench/load_burst_real.py ] && continue; \
-	  echo "== $$b"; $(BIN)/python $$b || missed="$$missed $$b"; done; \
+	  echo "== $$b"; PYTHONPATH=. $(BIN)/python $$b || missed="$$missed $$b"; done; \
 	  if [ -n "$$missed" ]; then echo "missed their target:$$missed"; exit 1; fi
 
 clean:

@@ -1,8 +1,8 @@
 """Etsy request budget for one simulated day (virtual clock, in-process sandbox).
 
 A shop with 1,000 listings and 50 sales; orders polled every 60 s (with the cancellation
-rescan on its own schedule), an hourly reconcile of the listings through
-getListingsByListingIds in batches of 100, tokens refreshed as they expire. Prints the
+rescan on its own schedule), an hourly reconcile reading the whole catalog (100 listings
+a page, per state, as the engine does), tokens refreshed as they expire. Prints the
 requests used per day and their share of Etsy's default 10,000/day budget (target ≤ 2,000).
 A second line adds 50 stock pushes, as if each sale had been on another channel.
 
@@ -65,7 +65,6 @@ def simulate(pushes: bool, seed: int = 7) -> tuple[Counter[str], int, int, float
     assert isinstance(conn, EtsyConnector)
     rng = random.Random(seed)
     sales = sorted(rng.uniform(0, DAY_S) for _ in range(SALES))
-    listing_ids = sorted({int(e.split(":")[0]) for e in ids})
     used: Counter[str] = Counter()
 
     def count(what: str, before: int) -> None:
@@ -90,7 +89,7 @@ def simulate(pushes: bool, seed: int = 7) -> tuple[Counter[str], int, int, float
                 count("pushes", before)
         if tick * POLL_S % RECONCILE_S == 0 and tick:
             before = sandbox.requests
-            for page in conn.fetch_listings_by_ids(listing_ids):
+            for page in conn.fetch_listings():
                 catalog.update((li.external_id, li) for li in page.listings)
             count("hourly reconcile", before)
         before = sandbox.requests

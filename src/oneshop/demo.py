@@ -71,7 +71,8 @@ def run_demo(*, verbose: bool = False, console: Console | None = None) -> int:
     console = console or Console()
     say = console.print
     if not set(KINDS) <= set(available_sandboxes()):
-        say(f"oneshop demo runs on the marketplace emulators; {INSTALL_HINT}", markup=False)
+        say(f"oneshop demo runs on the marketplace emulators; {INSTALL_HINT}", markup=False,
+            soft_wrap=True)
         return 2
     with tempfile.TemporaryDirectory(prefix="oneshop-demo-") as tmp:
         shop = SandboxShop(state_dir=Path(tmp) / "state", serve_http=True, latency_s=0.05,

@@ -27,7 +27,7 @@ from oneshop.ledger import catalog, store, takeover
 from oneshop.ledger import models as m
 from oneshop.ledger.db import transaction
 from oneshop.oversell import check_oversells
-from oneshop.protocols import Clock
+from oneshop.protocols import Clock, SyncObserver
 from oneshop.values import OrdersPage, PushResult, StockLevel
 
 log = structlog.get_logger("oneshop.engine")
@@ -52,7 +52,8 @@ class PullSummary:
 class SyncEngine:
     def __init__(self, db: Engine, accounts: Accounts, *, clock: Clock,
                  adopt_new: bool = True, bulk_guard_share: float = 0.25,
-                 on_push: Callable[[str, int], None] | None = None):
+                 on_push: Callable[[str, int], None] | None = None,
+                 observer: SyncObserver | None = None):
         self.db = db
         self.sessions: sessionmaker[Session] = sessionmaker(db, expire_on_commit=False)
         self.accounts = accounts
@@ -60,6 +61,7 @@ class SyncEngine:
         self.adopt_new = adopt_new  # `adopt_new = "first_seen"`
         self.guard = BulkGuard(self.sessions, share=bulk_guard_share)
         self.on_push = on_push
+        self.observer = observer
         self._cutoffs: dict[str, store.Cutoffs] = {}  # per account, read at each pull
         self.stopping = threading.Event()
         self._recovering = _Recovering()
@@ -110,6 +112,8 @@ class SyncEngine:
 
     def _record_page(self, account: str, page: OrdersPage,
                      summary: PullSummary) -> dict[int, int]:
+        if self.observer is not None:
+            self.observer.page_started(account)
         now = self.clock()
         with transaction(self.sessions) as s:
             restocks = ChannelRestocks.before(s, account, page.orders)
@@ -126,6 +130,8 @@ class SyncEngine:
                     "SKU; bind it with `oneshop link`", now=now, account=account,
                     subject=f"{listing_id}:{sku}", remind=False,
                     fields={"listing": listing_id, "channel_sku": sku})
+        if self.observer is not None:
+            self.observer.page_booked(account)
         summary.pages += 1
         summary.orders += len(page.orders)
         summary.new_orders += booked.new_orders

@@ -35,6 +35,16 @@ class TokenStore(Protocol):
         """Serialise refreshes of this account's tokens across threads and processes."""
 
 
+class SyncObserver(Protocol):
+    """Told when the engine starts and finishes booking one page of an account's orders
+    (the simulation replays the ledger page by page, as the oversell check works)."""
+
+    def page_started(self, account: str) -> None: ...
+
+    def page_booked(self, account: str) -> None:
+        """The page and its cursor are committed."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConnectorContext:
     """What the core hands a connector: identity, time, transport, token storage."""

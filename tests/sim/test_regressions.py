@@ -15,10 +15,10 @@ from sqlalchemy import select
 from oneshop import app as app_mod
 from oneshop.ledger import models as m
 from oneshop.service import Runner
-from oneshop.sim.check import check
-from oneshop.sim.scenario import Result, Sim
 from oneshop.testing import VirtualClock
 from oneshop.testing.shop import KINDS, SandboxShop
+from sim.check import check
+from sim.scenario import Result, Sim
 
 
 def is_stock_write(request: httpx.Request) -> bool:

@@ -19,17 +19,15 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import app as app_mod
-from oneshop.engine import PullSummary, SyncEngine
 from oneshop.ledger import models as m
 from oneshop.ledger.db import make_engine
 from oneshop.ledger.schema import upgrade
 from oneshop.service import Runner
 from oneshop.testing import Sandbox, VirtualClock, sandbox_for
 from oneshop.testing.shop import KINDS, SandboxShop
-from oneshop.values import OrdersPage
 from oneshop.wsgi_server import serve
 
 _TEMPLATE: dict[str, Path] = {}
@@ -128,21 +126,22 @@ class SimTransport(httpx.BaseTransport):
         return response
 
 
-class TracedEngine(SyncEngine):
-    """The real engine, noting which movement ids each page of orders wrote.
+class PageTracer:
+    """Notes which movement ids each page of orders wrote (a `SyncObserver`).
 
     The oversell check works per page (a cancellation and a sale in one page net out),
     so the checker needs the page boundaries to replay the ledger the same way.
     """
 
-    pages: list[tuple[int, int]]
+    def __init__(self, sessions: sessionmaker[Session], pages: list[tuple[int, int]]) -> None:
+        self.sessions, self.pages = sessions, pages
+        self._before: dict[str, int] = {}  # per account: its pages are booked one at a time
 
-    def _record_page(self, account: str, page: OrdersPage, summary: PullSummary
-                     ) -> dict[int, int]:
-        before = self._last_movement()
-        changed = super()._record_page(account, page, summary)
-        self.pages.append((before, self._last_movement()))
-        return changed
+    def page_started(self, account: str) -> None:
+        self._before[account] = self._last_movement()
+
+    def page_booked(self, account: str) -> None:
+        self.pages.append((self._before.pop(account), self._last_movement()))
 
     def _last_movement(self) -> int:
         with self.sessions() as s:
@@ -208,9 +207,7 @@ class World:
         self.app = app_mod.build(self.shop.config(), transports=transports,
                                  clock=self.clock.now, sleep=self.clock.sleep,
                                  check_schema=False, hold_ledger=False)
-        engine = TracedEngine(self.app.db, self.app.accounts, clock=self.clock.now)
-        engine.pages = self.pages
-        self.app.engine = engine
+        self.app.engine.observer = PageTracer(self.app.sessions, self.pages)
         self.runner = Runner(self.app)
         self.builds += 1
         return self.runner
