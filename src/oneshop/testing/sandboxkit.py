@@ -21,8 +21,8 @@ from werkzeug.wrappers import Request, Response
 
 from oneshop.wsgi_server import Served, WSGIApp, serve
 
-__all__ = ["DroppedConnection", "Fault", "FaultTransport", "Faults", "Served", "WSGIApp",
-           "control_app", "json_controls", "mount", "serve", "with_faults"]
+__all__ = ["Control", "DroppedConnection", "Fault", "FaultTransport", "Faults", "Served",
+           "WSGIApp", "body", "control_app", "json_controls", "mount", "serve", "with_faults"]
 # A control: the request (JSON body via `body(req)`, query via `req.args`) -> JSON answer.
 Control = Callable[[Request], Mapping[str, Any]]
 
