@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine with Python 3.11+:
-#   make demo   creates .venv, installs oneshop, runs the demo on the embedded sandboxes
-#   make test   installs the test dependencies, runs ruff, mypy --strict and pytest
+#   make demo   creates .venv, installs oneshop with its sandboxes, runs the demo on them
+#   make test   installs the sandboxes and test dependencies, runs ruff, mypy --strict, pytest
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -14,8 +14,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# The service alone is `pip install .`; the demo needs the marketplace emulators.
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e '.[sandbox]'
 	@touch $@
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml
@@ -28,25 +29,26 @@ demo: $(VENV)/.installed
 	$(BIN)/oneshop demo
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src connectors tests bench
+	$(BIN)/ruff check src connectors tests bench sim
 
 typecheck: $(VENV)/.installed-test
-	$(BIN)/mypy src connectors
+	$(BIN)/mypy src connectors sim
 
 pytest: $(VENV)/.installed-test
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
 
+# The simulation is a development tool in sim/ (not installed): run from the repo root.
 sim: $(VENV)/.installed-test
-	$(BIN)/python -m oneshop.sim --first $(FIRST) --seeds $(SEEDS)
+	$(BIN)/python -m sim --first $(FIRST) --seeds $(SEEDS)
 
 # Every benchmark but the real-time burst (an hour of wall clock: run it on its own);
 # each prints its figures, and the ones that miss their target are listed at the end.
 bench: $(VENV)/.installed-test
 	@missed=""; for b in bench/*.py; do \
 	  [ "$$b" = bench/load_burst_real.py ] && continue; \
-	  echo "== $$b"; $(BIN)/python $$b || missed="$$missed $$b"; done; \
+	  echo "== $$b"; PYTHONPATH=. $(BIN)/python $$b || missed="$$missed $$b"; done; \
 	  if [ -n "$$missed" ]; then echo "missed their target:$$missed"; exit 1; fi
 
 clean:

@@ -12,9 +12,9 @@ import tempfile
 from pathlib import Path
 
 from oneshop import logs
-from oneshop.clock import VirtualClock
-from oneshop.sandboxshop import KINDS, SandboxShop
 from oneshop.service import Runner
+from oneshop.testing import VirtualClock
+from oneshop.testing.shop import KINDS, SandboxShop
 
 
 def main() -> None:

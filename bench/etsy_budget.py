@@ -1,8 +1,8 @@
 """Etsy request budget for one simulated day (virtual clock, in-process sandbox).
 
 A shop with 1,000 listings and 50 sales; orders polled every 60 s (with the cancellation
-rescan on its own schedule), an hourly reconcile of the listings through
-getListingsByListingIds in batches of 100, tokens refreshed as they expire. Prints the
+rescan on its own schedule), an hourly reconcile reading the whole catalog (100 listings
+a page, per state, as the engine does), tokens refreshed as they expire. Prints the
 requests used per day and their share of Etsy's default 10,000/day budget (target ≤ 2,000).
 A second line adds 50 stock pushes, as if each sale had been on another channel.
 
@@ -20,8 +20,10 @@ from datetime import UTC, datetime, timedelta
 
 from oneshop_connectors.etsy import EtsySettings, connector
 from oneshop_connectors.etsy.adapter import EtsyConnector
+from oneshop_connectors.etsy.sandbox import EtsySandbox
 
-from oneshop.protocols import ConnectorContext, MemoryTokenStore
+from oneshop.protocols import ConnectorContext
+from oneshop.testing import MemoryTokenStore
 from oneshop.values import StockLevel
 
 DAY_S = 86_400
@@ -53,7 +55,7 @@ class VirtualClock:
 def simulate(pushes: bool, seed: int = 7) -> tuple[Counter[str], int, int, float]:
     start = datetime(2026, 3, 2, tzinfo=UTC)
     clock = VirtualClock(start)
-    sandbox = connector.sandbox(seed=seed, clock=clock)
+    sandbox = EtsySandbox(seed=seed, clock=clock)
     ids = [sandbox.seed_listing(f"SKU-{i:04d}", 20) for i in range(LISTINGS)]
     settings = EtsySettings.model_validate(sandbox.connector_settings("http://sandbox"))
     ctx = ConnectorContext(account="bench", clock=clock, sleep=clock.sleep,
@@ -63,7 +65,6 @@ def simulate(pushes: bool, seed: int = 7) -> tuple[Counter[str], int, int, float
     assert isinstance(conn, EtsyConnector)
     rng = random.Random(seed)
     sales = sorted(rng.uniform(0, DAY_S) for _ in range(SALES))
-    listing_ids = sorted({int(e.split(":")[0]) for e in ids})
     used: Counter[str] = Counter()
 
     def count(what: str, before: int) -> None:
@@ -88,7 +89,7 @@ def simulate(pushes: bool, seed: int = 7) -> tuple[Counter[str], int, int, float
                 count("pushes", before)
         if tick * POLL_S % RECONCILE_S == 0 and tick:
             before = sandbox.requests
-            for page in conn.fetch_listings_by_ids(listing_ids):
+            for page in conn.fetch_listings():
                 catalog.update((li.external_id, li) for li in page.listings)
             count("hourly reconcile", before)
         before = sandbox.requests

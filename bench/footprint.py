@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from oneshop.sandboxshop import SandboxShop
+from oneshop.testing.shop import SandboxShop
 
 
 def rss_mb(pid: int) -> float:

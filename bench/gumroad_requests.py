@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from oneshop_connectors.gumroad import GumroadSettings, connector
+from oneshop_connectors.gumroad.sandbox import GumroadSandbox
 
-from oneshop.protocols import ConnectorContext, MemoryTokenStore
+from oneshop.protocols import ConnectorContext
+from oneshop.testing import MemoryTokenStore
 from oneshop.values import StockLevel
 
 
@@ -28,7 +30,7 @@ class Clock:
 
 def main() -> None:
     clock = Clock()
-    sandbox = connector.sandbox(seed=1, clock=clock)
+    sandbox = GumroadSandbox(seed=1, clock=clock)
     settings = GumroadSettings.model_validate(sandbox.connector_settings("https://api.gumroad.com"))
     ctx = ConnectorContext(account="bench", clock=clock, sleep=clock.sleep,
                            token_store=MemoryTokenStore(), transport=sandbox.transport())

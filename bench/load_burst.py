@@ -6,7 +6,7 @@ Prints sales/s handled (wall clock), peak and mean lag from a sale to its bookin
 (virtual seconds; the target is under two poll intervals), peak RSS, requests per
 channel against its budget, and the simulation's invariants after the burst.
 
-    python bench/load_burst.py [--sales 10000] [--skus 300] [--seed 1]
+    PYTHONPATH=. python bench/load_burst.py [--sales 10000] [--skus 300] [--seed 1]
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
-from oneshop.sim.check import check
-from oneshop.sim.model import Sale, Truth
-from oneshop.sim.scenario import START
-from oneshop.sim.world import World
+from oneshop.testing import VirtualClock
+from sim.check import check
+from sim.model import Sale, Truth
+from sim.scenario import START
+from sim.world import World
 
 POLL_S = 60.0
 HOUR_S = 3600.0

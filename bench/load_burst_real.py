@@ -13,7 +13,8 @@ Prints sales handled, the lag from a sale to its booking in the ledger (peak, p9
 target under two poll intervals), the service's peak RSS, requests per channel against
 its budget, and the simulation's invariants once the service is quiet.
 
-    python bench/load_burst_real.py [--sales-per-hour 10000] [--minutes 60] [--skus 300]
+    PYTHONPATH=. python bench/load_burst_real.py [--sales-per-hour 10000] [--minutes 60]
+        [--skus 300]
 """
 
 from __future__ import annotations
@@ -31,13 +32,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
-from oneshop.sim.check import check
-from oneshop.sim.model import Sale, Truth
-from oneshop.sim.real import spawn_service, tear_down
-from oneshop.sim.scenario import START
-from oneshop.sim.world import World
+from oneshop.testing import VirtualClock
+from sim.check import check
+from sim.model import Sale, Truth
+from sim.real import spawn_service, tear_down
+from sim.scenario import START
+from sim.world import World
 
 POLL_S = 60.0
 GUMROAD_RPS = 10.0  # Gumroad documents no limit; the connector paces itself

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from oneshop.sandboxshop import KINDS, SandboxShop, wait_for
+from oneshop.testing.shop import KINDS, SandboxShop, wait_for
 
 FAST = {"gumroad": {"requests_per_second": 50.0}}
 

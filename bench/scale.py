@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 from oneshop import logs
-from oneshop.clock import VirtualClock
-from oneshop.sandboxshop import KINDS, SandboxShop
 from oneshop.service import Runner
+from oneshop.testing import VirtualClock
+from oneshop.testing.shop import KINDS, SandboxShop
 
 
 def peak_rss_mb() -> float:

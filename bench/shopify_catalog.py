@@ -14,8 +14,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from oneshop_connectors.shopify import connector, queries
+from oneshop_connectors.shopify.sandbox import ShopifySandbox
 
-from oneshop.protocols import ConnectorContext, MemoryTokenStore
+from oneshop.protocols import ConnectorContext
+from oneshop.testing import MemoryTokenStore
 
 
 class VirtualClock:
@@ -34,7 +36,7 @@ def main() -> None:
     parser.add_argument("--variants", type=int, default=10_000)
     args = parser.parse_args()
     clock = VirtualClock()
-    sandbox = connector.sandbox(seed=0, clock=clock)
+    sandbox = ShopifySandbox(seed=0, clock=clock)
     sandbox.add_variants(args.variants)
     settings = connector.settings_model.model_validate(sandbox.connector_settings("http://sb"))
     ctx = ConnectorContext(account="bench", clock=clock, sleep=clock.sleep,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from oneshop import lock
 from oneshop.accounts import AccountRules, Accounts
 from oneshop.config import Config
-from oneshop.engine import SyncEngine, SyncObserver
+from oneshop.engine import SyncEngine
 from oneshop.ledger import models as m
 from oneshop.ledger.db import make_engine, transaction
 from oneshop.ledger.schema import require_current
@@ -97,8 +97,7 @@ class App:
 
 def build(config: Config, *, clock: Clock = utcnow, sleep: Sleep = time.sleep,
           transports: Mapping[str, httpx.BaseTransport] | None = None,
-          read_only: bool = False, check_schema: bool = True, hold_ledger: bool = True,
-          observer: SyncObserver | None = None) -> App:
+          read_only: bool = False, check_schema: bool = True, hold_ledger: bool = True) -> App:
     """Open the ledger, build every enabled account's connector, wire the engine.
 
     A syncing App holds the SQLite ledger's process lock until closed (LedgerBusy if
@@ -107,7 +106,7 @@ def build(config: Config, *, clock: Clock = utcnow, sleep: Sleep = time.sleep,
     held = lock.acquire(config.database_url) if hold_ledger and not read_only else None
     try:
         application = _build(config, clock=clock, sleep=sleep, transports=transports,
-                             read_only=read_only, check_schema=check_schema, observer=observer)
+                             read_only=read_only, check_schema=check_schema)
     except BaseException:
         lock.release(held)
         raise
@@ -117,7 +116,7 @@ def build(config: Config, *, clock: Clock = utcnow, sleep: Sleep = time.sleep,
 
 def _build(config: Config, *, clock: Clock, sleep: Sleep,
            transports: Mapping[str, httpx.BaseTransport] | None, read_only: bool,
-           check_schema: bool, observer: SyncObserver | None) -> App:
+           check_schema: bool) -> App:
     db = make_engine(config.database_url)
     if check_schema:
         require_current(db)
@@ -140,7 +139,7 @@ def _build(config: Config, *, clock: Clock, sleep: Sleep,
     accounts = Accounts(db, connectors, rules)
     service = config.file.service
     engine = SyncEngine(db, accounts, clock=clock, adopt_new=service.adopt_new == "first_seen",
-                        bulk_guard_share=service.bulk_guard_share, observer=observer)
+                        bulk_guard_share=service.bulk_guard_share)
     return App(config=config, db=db, sessions=sessions, accounts=accounts, engine=engine,
                clock=clock)
 

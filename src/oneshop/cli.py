@@ -225,7 +225,7 @@ def sandbox(state_dir: Path, latency_ms: float) -> None:
     import threading
 
     from oneshop.demo import CATALOG, FAST_PACING
-    from oneshop.sandboxshop import SandboxShop
+    from oneshop.testing.shop import SandboxShop
 
     shop = SandboxShop(state_dir=state_dir.resolve(), serve_http=True,
                        latency_s=latency_ms / 1000, settings_overrides=FAST_PACING)

@@ -23,8 +23,8 @@ log = structlog.get_logger("oneshop.service")
 
 def _start_webhooks(app: App, scheduler: Any) -> Any:
     """Serve the webhooks receiver when configured; a delivery brings a pull forward."""
-    from oneshop.sandboxkit import serve as serve_wsgi
     from oneshop.webhooks import Receiver, endpoints_from
+    from oneshop.wsgi_server import serve as serve_wsgi
 
     hooks = app.config.file.webhooks
     if hooks is None:

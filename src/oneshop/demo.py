@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from oneshop.ledger import models as m
 from oneshop.ledger.db import make_engine
-from oneshop.sandboxshop import KINDS, SandboxShop
+from oneshop.testing.sandbox import INSTALL_HINT, available_sandboxes
+from oneshop.testing.shop import KINDS, SandboxShop
 
 NAMES = {"etsy": "Etsy", "shopify": "Shopify", "gumroad": "Gumroad"}
 CATALOG = {"MUG-BLUE": ("Blue stoneware mug", 4), "PRINT-A3": ("Risograph print A3", 7),
@@ -69,6 +70,10 @@ def wait_for(check: Callable[[], bool], timeout_s: float, step_s: float = 0.05) 
 def run_demo(*, verbose: bool = False, console: Console | None = None) -> int:
     console = console or Console()
     say = console.print
+    if not set(KINDS) <= set(available_sandboxes()):
+        say(f"oneshop demo runs on the marketplace emulators; {INSTALL_HINT}", markup=False,
+            soft_wrap=True)
+        return 2
     with tempfile.TemporaryDirectory(prefix="oneshop-demo-") as tmp:
         shop = SandboxShop(state_dir=Path(tmp) / "state", serve_http=True, latency_s=0.05,
                            settings_overrides=FAST_PACING)

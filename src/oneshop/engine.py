@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop.accounts import Accounts
 from oneshop.guard import BulkGuard
-from oneshop.protocols import Clock
-from oneshop.sync.parts import Parts, SyncObserver
+from oneshop.protocols import Clock, SyncObserver
+from oneshop.sync.parts import Parts
 from oneshop.sync.pull import Pull, PullSummary, add_into
 from oneshop.sync.push import Push
 from oneshop.sync.scan import Scan
@@ -51,6 +51,15 @@ class SyncEngine:
         self.push = Push(self.parts, self.pull, self.guard)
         self.settle = Settle(self.parts, self.pull)
         self.scan = Scan(self.parts, self.push, adopt_new=adopt_new)
+
+    @property
+    def observer(self) -> SyncObserver | None:
+        return self.parts.observer
+
+    @observer.setter
+    def observer(self, observer: SyncObserver | None) -> None:
+        """Told around each page of orders booked (the simulation watches through it)."""
+        self.parts.observer = observer
 
     def pull_orders(self, account: str) -> PullSummary:
         """Ingest new/changed orders; push decreases at once, then this channel's raises."""

@@ -2,16 +2,17 @@
 
 A connector package exposes a `ConnectorFactory` object under the entry-point group
 `oneshop.connectors`. The factory validates the account's settings and builds a
-`Connector`; it also builds the marketplace's `Sandbox` for tests and the demo.
+`Connector`. The marketplace's emulator, for tests and the demo, is registered apart
+(group `oneshop.sandboxes`, see `oneshop.testing`), so a connector installs without it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import httpx
 from pydantic import BaseModel
@@ -34,28 +35,14 @@ class TokenStore(Protocol):
         """Serialise refreshes of this account's tokens across threads and processes."""
 
 
-@dataclass(slots=True, kw_only=True)
-class MemoryTokenStore:
-    """A TokenStore in memory, for tests and the sandbox demo."""
+class SyncObserver(Protocol):
+    """Told when the engine starts and finishes booking one page of an account's orders
+    (the simulation replays the ledger page by page, as the oversell check works)."""
 
-    tokens: TokenPair | None = None
-    saves: int = 0
-    _lock: Any = field(default=None, repr=False)
+    def page_started(self, account: str) -> None: ...
 
-    def load(self) -> TokenPair | None:
-        return self.tokens
-
-    def save(self, tokens: TokenPair) -> None:
-        self.tokens = tokens
-        self.saves += 1
-
-    def lock(self) -> AbstractContextManager[None]:
-        import threading
-
-        if self._lock is None:
-            self._lock = threading.Lock()
-        lock: AbstractContextManager[None] = self._lock
-        return lock
+    def page_booked(self, account: str) -> None:
+        """The page and its cursor are committed."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,15 +77,17 @@ class CatalogSource(Protocol):
 
 @runtime_checkable
 class StockTarget(Protocol):
-    """Where stock is published.
+    """Where stock is published."""
 
-    A connector whose writes replace the channel's quantity without compare-and-set
-    (so a sale landing between its read and its write is erased) sets a class attribute
-    `blind_writes = True`; the ledger then books such sales knowing the write may have
-    erased them. Absent, False. Where one write replaces several listings (an Etsy
-    listing's variants), `write_group(external_id) -> str` gives the external-id prefix
-    they share; absent, each listing stands alone.
-    """
+    # True when a write replaces the channel's quantity without compare-and-set, so a
+    # sale landing between the connector's read and its write is erased; the ledger then
+    # books such sales knowing the write may have erased them.
+    blind_writes: bool
+
+    def write_group(self, external_id: str) -> str:
+        """The key shared by every listing one write replaces (an Etsy listing's variants
+        share their `{listing_id}:` prefix); a listing written alone returns its own id."""
+        ...
 
     def push_stock(self, levels: Sequence[StockLevel]) -> Sequence[PushResult]:
         """Publish quantities; one result per level, in the same order."""
@@ -112,53 +101,6 @@ class Connector(OrderSource, CatalogSource, StockTarget, Protocol):
     def close(self) -> None: ...
 
 
-class Sandbox(Protocol):
-    """A stateful emulator of one marketplace, plus a uniform control surface.
-
-    The same object serves in-process (`transport()`) and on loopback (`wsgi_app`).
-    Quantities and ids are the marketplace's own; `external_id`s are the ones the
-    connector reports in `Listing.external_id`.
-    """
-
-    wsgi_app: Callable[..., Any]
-    requests: int
-    writes: int
-
-    def transport(self) -> httpx.BaseTransport: ...
-
-    def connector_settings(self, base_url: str) -> dict[str, Any]:
-        """Account settings (secrets included) that point a connector at this sandbox."""
-        ...
-
-    def issue_tokens(self) -> TokenPair | None:
-        """Fresh OAuth tokens for the seeded shop (None where the channel uses static ones)."""
-        ...
-
-    def seed_listing(self, sku: str, quantity: int, *, title: str = "") -> str:
-        """Create a listing for `sku` showing `quantity`; return its external_id."""
-        ...
-
-    def sell(self, external_id: str, quantity: int = 1) -> str:
-        """A customer buys; returns the order id. Refused (ValueError) when sold out."""
-        ...
-
-    def cancel(self, order_id: str, *, restock: bool = True) -> None: ...
-
-    def quantity(self, external_id: str) -> int | None: ...
-
-    def hand_edit(self, external_id: str, quantity: int) -> None: ...
-
-    def revoke_credentials(self) -> None: ...
-
-    def fail_next(self, count: int, *, status: int = 500, retry_after_s: float = 0.0) -> None:
-        """The next `count` API requests fail with `status` (429 carries Retry-After)."""
-        ...
-
-    def add_malformed_order(self) -> str:
-        """Store an order the connector cannot map (e.g. a line with no quantity)."""
-        ...
-
-
 class ConnectorFactory(Protocol):
     """The object registered under `oneshop.connectors`."""
 
@@ -166,12 +108,6 @@ class ConnectorFactory(Protocol):
     settings_model: type[BaseModel]
 
     def build(self, settings: BaseModel, ctx: ConnectorContext) -> Connector: ...
-
-    def sandbox(
-        self, *, seed: int = 0, latency_s: float = 0.0, clock: Clock | None = None
-    ) -> Sandbox:
-        """A fresh sandbox; `clock` drives its timestamps and token expiry (virtual time)."""
-        ...
 
 
 @runtime_checkable

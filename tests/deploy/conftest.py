@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from oneshop.sandboxshop import SandboxShop
+from oneshop.testing.shop import SandboxShop
 
 REPO = Path(__file__).resolve().parents[2]
 ONESHOP = Path(sys.executable).parent / "oneshop"

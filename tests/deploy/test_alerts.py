@@ -21,7 +21,7 @@ import yaml
 from oneshop import alertcmd
 from oneshop.config import AlertsConfig
 from oneshop.logs import ALERT_HOOKS, REDACTOR, alert
-from oneshop.sandboxshop import SandboxShop
+from oneshop.testing.shop import SandboxShop
 
 from .conftest import REPO, Running, wait_until
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from oneshop.config import MetricsConfig
 from oneshop.metrics import parse_listen
-from oneshop.sandboxshop import SandboxShop
+from oneshop.testing.shop import SandboxShop
 
 from .conftest import Running, wait_until
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from oneshop import lock
-from oneshop.sandboxshop import SandboxShop
+from oneshop.testing.shop import SandboxShop
 
 from .conftest import ONESHOP, Running, wait_until
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 
 from oneshop.ledger import models as m
 from oneshop.ledger.db import make_engine
-from oneshop.sandboxshop import SandboxShop
+from oneshop.testing.shop import SandboxShop
 
 FAST = {"gumroad": {"requests_per_second": 50.0}}
 

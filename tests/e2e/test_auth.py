@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from oneshop.ledger import models as m
 from oneshop.ledger.db import make_engine
-from oneshop.sandboxshop import SandboxShop, wait_for
+from oneshop.testing.shop import SandboxShop, wait_for
 
 pytestmark = pytest.mark.e2e
 

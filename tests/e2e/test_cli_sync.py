@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from oneshop.sandboxshop import SandboxShop
+from oneshop.testing.shop import SandboxShop
 
 pytestmark = pytest.mark.e2e
 

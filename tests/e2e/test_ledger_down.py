@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 
 from oneshop.ledger import models as m
 from oneshop.ledger.db import make_engine
-from oneshop.sandboxshop import SandboxShop, wait_for
+from oneshop.testing.shop import SandboxShop, wait_for
 
 pytestmark = pytest.mark.e2e
 FAST = {"gumroad": {"requests_per_second": 50.0}}

@@ -13,7 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from oneshop.ledger import account_state
 from oneshop.ledger import models as m
 from oneshop.ledger.db import make_engine, transaction
-from oneshop.sandboxshop import SandboxShop
+from oneshop.testing.shop import SandboxShop
 
 ONESHOP = [sys.executable, "-m", "oneshop.cli"]
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from oneshop.ledger import models as m
-from oneshop.sandboxshop import wait_for
+from oneshop.testing.shop import wait_for
 
 pytestmark = pytest.mark.e2e
 KINDS = ("etsy", "shopify", "gumroad")

@@ -21,7 +21,7 @@ from oneshop.app import App
 from oneshop.daemon import serve
 from oneshop.ledger import models as m
 from oneshop.plugins import available_connectors
-from oneshop.sandboxshop import KINDS, SandboxShop, wait_for
+from oneshop.testing.shop import KINDS, SandboxShop, wait_for
 
 KINDS_HERE = tuple(k for k in KINDS if k in available_connectors())
 

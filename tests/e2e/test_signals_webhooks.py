@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from oneshop.ledger import models as m
-from oneshop.sandboxshop import wait_for
+from oneshop.testing.shop import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -25,8 +25,8 @@ from sqlalchemy import MetaData, func, select
 
 from oneshop.ledger import models as m
 from oneshop.ledger.db import make_engine
-from oneshop.sandboxshop import SandboxShop, wait_for
 from oneshop.service import Runner
+from oneshop.testing.shop import SandboxShop, wait_for
 
 pytestmark = pytest.mark.e2e
 KINDS = ("etsy", "shopify", "gumroad")

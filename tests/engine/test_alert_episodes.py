@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from structlog.testing import capture_logs
 
 from oneshop.app import App
-from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
 from oneshop.plugins import available_connectors
-from oneshop.sandboxshop import KINDS, SandboxShop
 from oneshop.service import Runner, resume_account
+from oneshop.testing import VirtualClock
+from oneshop.testing.shop import KINDS, SandboxShop
 
 KINDS_HERE = tuple(k for k in KINDS if k in available_connectors())
 POLLS = 12

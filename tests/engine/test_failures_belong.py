@@ -16,8 +16,8 @@ from structlog.testing import capture_logs
 
 from oneshop import app as app_mod
 from oneshop import logs as logs_mod
-from oneshop.clock import VirtualClock
-from oneshop.sandboxshop import SandboxShop
+from oneshop.testing import VirtualClock
+from oneshop.testing.shop import SandboxShop
 
 from .test_alert_episodes import KINDS_HERE, Rig, lines, make_rig, needs
 

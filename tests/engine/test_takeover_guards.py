@@ -12,15 +12,15 @@ from sqlalchemy import func, select
 
 from oneshop import app as app_mod
 from oneshop.adopt import adopt_with
-from oneshop.clock import VirtualClock
 from oneshop.config import SkuOverride
 from oneshop.errors import OneshopError
 from oneshop.guard import release
 from oneshop.ledger import models as m
 from oneshop.ledger.db import transaction
 from oneshop.listings import link_listing
-from oneshop.sandboxshop import SandboxShop
 from oneshop.service import Runner
+from oneshop.testing import VirtualClock
+from oneshop.testing.shop import SandboxShop
 
 KINDS = ("etsy", "shopify", "gumroad")
 CATALOG = {f"SKU-{n}": 4 for n in range(6)}

@@ -24,8 +24,8 @@ from oneshop_connectors.etsy.sandbox import EtsySandbox
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from oneshop.clock import VirtualClock
-from oneshop.protocols import ConnectorContext, MemoryTokenStore
+from oneshop.protocols import ConnectorContext
+from oneshop.testing import MemoryTokenStore, VirtualClock
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC_NAME = "etsy-openapi-v3.json"
@@ -171,7 +171,7 @@ def _quiet_oauth2_warning() -> None:
 @pytest.fixture
 def rig(openapi: Any) -> Iterator[Rig]:
     clock = VirtualClock(START, record_sleeps=True)
-    sandbox = connector.sandbox(seed=3, clock=clock)
+    sandbox = EtsySandbox(seed=3, clock=clock)
     transport = ValidatingTransport(sandbox.transport(), openapi)
     settings = EtsySettings.model_validate(sandbox.connector_settings("http://sandbox"))
     made = Rig(sandbox, clock, MemoryTokenStore(tokens=sandbox.issue_tokens()), transport,

@@ -10,7 +10,7 @@ import oneshop_connectors.etsy as package
 from .conftest import Rig
 
 ALLOWED_CORE = {"oneshop.errors", "oneshop.values", "oneshop.protocols", "oneshop.retry",
-                "oneshop.http", "oneshop.sandboxkit", "oneshop"}
+                "oneshop.http", "oneshop.testing", "oneshop.testing.sandboxkit", "oneshop"}
 FORBIDDEN = ("sqlalchemy", "apscheduler", "time", "structlog.stdlib", "logging.config")
 
 

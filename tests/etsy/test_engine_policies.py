@@ -16,12 +16,12 @@ import structlog
 from sqlalchemy import select
 
 from oneshop import app as app_mod
-from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
 from oneshop.ledger import stock
 from oneshop.ledger.db import transaction
-from oneshop.sandboxshop import SandboxShop
 from oneshop.service import Runner
+from oneshop.testing import VirtualClock
+from oneshop.testing.shop import SandboxShop
 
 RESCAN_S = 901  # past cancellation_rescan_every_s: Etsy cancellations do not move receipts
 

@@ -14,9 +14,9 @@ import pytest
 from oneshop_connectors.etsy import EtsySettings, auth, connector, webhooks
 from oneshop_connectors.etsy.sandbox import EtsySandbox
 
-from oneshop import sandboxkit
 from oneshop.errors import AuthError
-from oneshop.protocols import ConnectorContext, MemoryTokenStore
+from oneshop.protocols import ConnectorContext
+from oneshop.testing import MemoryTokenStore, sandboxkit
 
 
 def free_port() -> int:
@@ -28,7 +28,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def served() -> Iterator[tuple[EtsySandbox, sandboxkit.Served]]:
-    sandbox = connector.sandbox(seed=5)
+    sandbox = EtsySandbox(seed=5)
     running = sandboxkit.serve(sandbox.wsgi_app)
     yield sandbox, running
     running.close()

@@ -10,10 +10,10 @@ from oneshop_connectors.etsy.push import READ_AHEAD
 from sqlalchemy import select
 
 from oneshop import app as app_mod
-from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
-from oneshop.sandboxshop import SandboxShop
 from oneshop.service import Runner
+from oneshop.testing import VirtualClock
+from oneshop.testing.shop import SandboxShop
 
 from .conftest import BeforeRequest
 

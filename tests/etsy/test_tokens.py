@@ -9,7 +9,8 @@ import pytest
 from oneshop_connectors.etsy import connector
 
 from oneshop.errors import AuthError
-from oneshop.protocols import ConnectorContext, MemoryTokenStore
+from oneshop.protocols import ConnectorContext
+from oneshop.testing import MemoryTokenStore
 from oneshop.values import StockLevel
 
 from .conftest import Rig

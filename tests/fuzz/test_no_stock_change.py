@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from oneshop.ledger import booking, records, stock
 from oneshop.ledger import models as m
 from oneshop.ledger.db import make_engine, transaction
-from oneshop.sim.world import migrated_template
 from oneshop.values import Order, Rejected
+from sim.world import migrated_template
 
 FUZZ = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,

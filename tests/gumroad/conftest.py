@@ -12,8 +12,8 @@ from oneshop_connectors.gumroad import GumroadSettings, connector
 from oneshop_connectors.gumroad.account import GumroadConnector
 from oneshop_connectors.gumroad.sandbox import GumroadSandbox
 
-from oneshop.clock import VirtualClock
-from oneshop.protocols import ConnectorContext, MemoryTokenStore
+from oneshop.protocols import ConnectorContext
+from oneshop.testing import MemoryTokenStore, VirtualClock
 from oneshop.values import Listing, Order
 
 
@@ -61,7 +61,7 @@ class Rig:
 
 def build_rig(**overrides: Any) -> Rig:
     clock = VirtualClock(datetime(2026, 3, 14, 12, 0, tzinfo=UTC), record_sleeps=True)
-    sandbox = connector.sandbox(seed=7, clock=clock)
+    sandbox = GumroadSandbox(seed=7, clock=clock)
     raw = sandbox.connector_settings("https://api.gumroad.com") | overrides
     settings = GumroadSettings.model_validate(raw)
     ctx = ConnectorContext(account="gum", clock=clock, sleep=clock.sleep,

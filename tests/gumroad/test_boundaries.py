@@ -12,7 +12,7 @@ import oneshop_connectors.gumroad as package
 from oneshop.plugins import GROUP
 
 ALLOWED = {"oneshop.errors", "oneshop.values", "oneshop.protocols", "oneshop.retry",
-           "oneshop.http", "oneshop.sandboxkit"}
+           "oneshop.http", "oneshop.testing", "oneshop.testing.sandboxkit"}
 FORBIDDEN_ROOTS = {"sqlalchemy", "apscheduler", "structlog"}
 
 

@@ -9,10 +9,11 @@ from typing import Any
 import httpx
 import pytest
 from oneshop_connectors.gumroad import GumroadSettings, connector
+from oneshop_connectors.gumroad.sandbox import GumroadSandbox
 from werkzeug.wrappers import Request, Response
 
-from oneshop import sandboxkit
-from oneshop.protocols import ConnectorContext, MemoryTokenStore
+from oneshop.protocols import ConnectorContext
+from oneshop.testing import MemoryTokenStore, sandboxkit
 from oneshop.values import StockLevel
 
 from .conftest import Rig
@@ -86,7 +87,7 @@ def test_requests_and_writes_are_counted_including_faults(rig: Rig) -> None:
 
 def test_sandbox_is_deterministic_given_the_seed() -> None:
     def ids(seed: int) -> list[str]:
-        sandbox = connector.sandbox(seed=seed)
+        sandbox = GumroadSandbox(seed=seed)
         product = sandbox.seed_listing("X", 5)
         return [product, sandbox.sell(product)]
 
@@ -110,7 +111,7 @@ class Receiver:
 
 @pytest.mark.e2e
 def test_served_on_loopback_end_to_end_with_webhook_deliveries() -> None:
-    sandbox = connector.sandbox(seed=2)
+    sandbox = GumroadSandbox(seed=2)
     receiver = Receiver()
     served, hook = sandboxkit.serve(sandbox.wsgi_app), sandboxkit.serve(receiver)
     try:

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from oneshop.app import App
-from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
-from oneshop.sandboxshop import SandboxShop
 from oneshop.service import Runner
+from oneshop.testing import VirtualClock
+from oneshop.testing.shop import SandboxShop
 
 KINDS = ("gumroad", "shopify", "etsy")
 

@@ -1,4 +1,5 @@
-"""A connector from another distribution works through the `oneshop.connectors` group."""
+"""A connector from another distribution works through the `oneshop.connectors` group,
+with or without a sandbox (registered apart, under `oneshop.sandboxes`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 
 from oneshop import config as c
 from oneshop.errors import ConfigError
-from oneshop.plugins import GROUP, available_connectors
+from oneshop.plugins import GROUP, SANDBOX_GROUP, available_connectors
+from oneshop.testing import SandboxMissing, available_sandboxes, sandbox_for
 
 FAKE = '''
 from pydantic import BaseModel, ConfigDict
@@ -28,12 +30,16 @@ class FakeFactory:
     def build(self, settings, ctx):
         raise NotImplementedError
 
-    def sandbox(self, *, seed=0, latency_s=0.0, clock=None):
-        raise NotImplementedError
-
 
 connector = FakeFactory()
+
+
+class FakeSandbox:
+    def __init__(self, *, seed=0, latency_s=0.0, clock=None):
+        self.seed = seed
 '''
+# A sandbox whose dependencies (the extra) are not installed.
+NEEDS_EXTRA = "import oneshop_fake_extra_dependency\n"
 
 
 @pytest.fixture
@@ -48,12 +54,19 @@ def fake_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     (info / "entry_points.txt").write_text(textwrap.dedent(f"""\
         [{GROUP}]
         fake = oneshop_fake_conn:connector
+
+        [{SANDBOX_GROUP}]
+        fake = oneshop_fake_conn:FakeSandbox
+        other = oneshop_fake_conn.needs_extra:Sandbox
         """))
+    (tmp_path / "oneshop_fake_conn" / "needs_extra.py").write_text(NEEDS_EXTRA)
     monkeypatch.syspath_prepend(str(tmp_path))
     available_connectors.cache_clear()
+    available_sandboxes.cache_clear()
     yield tmp_path
     monkeypatch.undo()
     available_connectors.cache_clear()
+    available_sandboxes.cache_clear()
 
 
 def write(tmp_path: Path, kind: str, settings: str) -> Path:
@@ -90,3 +103,13 @@ def test_without_the_distribution_the_kind_is_unknown(tmp_path: Path) -> None:
     assert "fake" not in available_connectors()
     with pytest.raises(ConfigError, match="unknown connector 'fake'"):
         c.load(write(tmp_path, "fake", 'shop = "corner"'), env={})
+
+
+def test_a_sandbox_is_found_apart_and_one_missing_its_extra_is_left_out(
+        fake_distribution: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert {"etsy", "shopify", "gumroad", "fake"} <= set(available_sandboxes())
+    assert "other" not in available_sandboxes()
+    assert getattr(sandbox_for("fake", seed=4), "seed", None) == 4
+    with pytest.raises(SandboxMissing, match=r"pip install 'oneshop\[sandbox\]'"):
+        sandbox_for("other")
+    assert "error" not in capsys.readouterr().out

@@ -12,8 +12,8 @@ from oneshop_connectors.shopify import ShopifySettings, connector
 from oneshop_connectors.shopify.adapter import ShopifyConnector
 from oneshop_connectors.shopify.sandbox import ShopifySandbox
 
-from oneshop.clock import VirtualClock
-from oneshop.protocols import ConnectorContext, MemoryTokenStore
+from oneshop.protocols import ConnectorContext
+from oneshop.testing import MemoryTokenStore, VirtualClock
 from oneshop.values import Listing
 
 
@@ -50,7 +50,7 @@ def clock() -> VirtualClock:
 
 @pytest.fixture
 def sandbox(clock: VirtualClock) -> ShopifySandbox:
-    return connector.sandbox(seed=3, clock=clock)
+    return ShopifySandbox(seed=3, clock=clock)
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import pytest
 from oneshop_connectors.shopify import ShopifySettings
 from oneshop_connectors.shopify.auth import ClientCredentials
 
-from oneshop.clock import VirtualClock
 from oneshop.errors import AuthError
+from oneshop.testing import VirtualClock
 
 from .conftest import make_rig
 

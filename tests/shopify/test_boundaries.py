@@ -9,11 +9,13 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import oneshop_connectors.shopify as package
+from oneshop_connectors.shopify.sandbox import ShopifySandbox
 
-from oneshop.protocols import Connector, ConnectorContext, MemoryTokenStore
+from oneshop.protocols import Connector, ConnectorContext
+from oneshop.testing import MemoryTokenStore
 
 ALLOWED_CORE = {"oneshop.errors", "oneshop.values", "oneshop.protocols", "oneshop.retry",
-                "oneshop.http", "oneshop.sandboxkit", "oneshop"}
+                "oneshop.http", "oneshop.testing", "oneshop.testing.sandboxkit", "oneshop"}
 # structlog is allowed for a logger (one warning when a page size is lowered), never to
 # configure logging: that is the core's (checked below).
 FORBIDDEN = ("sqlalchemy", "apscheduler", "shopify")
@@ -46,7 +48,7 @@ def test_the_entry_point_is_the_factory_even_after_every_submodule_is_imported()
     (ep,) = [ep for ep in entry_points(group="oneshop.connectors") if ep.name == "shopify"]
     factory = ep.load()
     assert factory.kind == "shopify"
-    sandbox = factory.sandbox(seed=1)
+    sandbox = ShopifySandbox(seed=1)
     settings = factory.settings_model.model_validate(sandbox.connector_settings("http://x"))
     built = factory.build(settings, ConnectorContext(
         account="a", clock=sandbox.clock, sleep=lambda s: None,
@@ -58,7 +60,7 @@ def test_the_entry_point_is_the_factory_even_after_every_submodule_is_imported()
 
 def test_sandbox_is_deterministic_given_its_seed() -> None:
     def run(seed: int) -> tuple[str, str, str]:
-        sandbox = package.connector.sandbox(seed=seed)
+        sandbox = ShopifySandbox(seed=seed)
         item = sandbox.seed_listing("D", 3)
         return item, sandbox.sell(item, 1), sandbox.static_token
 
@@ -68,8 +70,9 @@ def test_sandbox_is_deterministic_given_its_seed() -> None:
 
 def test_the_factory_and_sandbox_satisfy_the_core_protocols_statically() -> None:
     """mypy checks these assignments; at runtime they only have to exist."""
-    from oneshop.protocols import ConnectorFactory, Sandbox
+    from oneshop.protocols import ConnectorFactory
+    from oneshop.testing import Sandbox
 
     factory: ConnectorFactory = package.connector
-    sandbox: Sandbox = package.connector.sandbox()
+    sandbox: Sandbox = ShopifySandbox()
     assert factory.kind == "shopify" and sandbox.requests == 0

@@ -21,7 +21,7 @@ from oneshop_connectors.shopify.sandbox.app import real_schema
 from oneshop_connectors.shopify.sandbox.cost import MAX_QUERY_COST, ListPricing, query_cost
 from structlog.testing import capture_logs
 
-from oneshop.clock import VirtualClock
+from oneshop.testing import VirtualClock
 from oneshop.values import StockLevel
 
 from .conftest import Rig, make_rig

@@ -6,14 +6,15 @@ from datetime import UTC, datetime
 
 import httpx
 from oneshop_connectors.shopify import connector
+from oneshop_connectors.shopify.sandbox import ShopifySandbox
 
-from oneshop import sandboxkit
-from oneshop.protocols import ConnectorContext, MemoryTokenStore
+from oneshop.protocols import ConnectorContext
+from oneshop.testing import MemoryTokenStore, sandboxkit
 from oneshop.values import StockLevel
 
 
 def test_connector_works_against_the_sandbox_on_loopback() -> None:
-    sandbox = connector.sandbox(seed=7)
+    sandbox = ShopifySandbox(seed=7)
     served = sandboxkit.serve(sandbox.wsgi_app)
     try:
         item = sandbox.seed_listing("LOOP", 4)
@@ -39,7 +40,7 @@ def test_connector_works_against_the_sandbox_on_loopback() -> None:
 
 
 def test_shopify_specific_controls_over_http() -> None:
-    sandbox = connector.sandbox(seed=8)
+    sandbox = ShopifySandbox(seed=8)
     served = sandboxkit.serve(sandbox.wsgi_app)
     try:
         base = f"{served.url}/_sandbox/shopify"

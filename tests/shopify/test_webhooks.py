@@ -12,7 +12,7 @@ from typing import Any
 from oneshop_connectors.shopify.webhooks import verify_delivery
 from werkzeug.wrappers import Request, Response
 
-from oneshop import sandboxkit
+from oneshop.testing import sandboxkit
 
 from .conftest import Rig
 

@@ -3,7 +3,7 @@
 Fixed seeds only prove what they already proved; tuning to them hides what a new range
 finds. The range is derived from the UTC date and the commit under test, printed, and
 re-run by hand with `make sim FIRST=<first> SEEDS=<n>` (or
-`python -m oneshop.sim --first <first> --seeds <n>`). `ONESHOP_SIM_FIRST` /
+`python -m sim --first <first> --seeds <n>`). `ONESHOP_SIM_FIRST` /
 `ONESHOP_SIM_SEEDS` pin it (`ONESHOP_SIM_SEEDS=0` skips it).
 """
 
@@ -60,7 +60,7 @@ def test_a_fresh_seed_range_keeps_every_invariant(capsys: pytest.CaptureFixture[
     with capsys.disabled():
         print(f"\nsim: fresh seeds {first}..{first + seeds - 1} (re-run: {rerun})")
     done = subprocess.run(
-        [sys.executable, "-m", "oneshop.sim", "--first", str(first), "--seeds", str(seeds),
+        [sys.executable, "-m", "sim", "--first", str(first), "--seeds", str(seeds),
          "--jobs", str(min(2, os.cpu_count() or 1))],
         cwd=REPO, capture_output=True, text=True, timeout=280)
     assert done.returncode == 0, f"re-run with: {rerun}\n{done.stdout[-6000:]}"

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import select
 
 from oneshop import app as app_mod
-from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
-from oneshop.sandboxshop import KINDS, SandboxShop
 from oneshop.service import Runner
-from oneshop.sim.check import check
-from oneshop.sim.scenario import Result, Sim
+from oneshop.testing import VirtualClock
+from oneshop.testing.shop import KINDS, SandboxShop
+from sim.check import check
+from sim.scenario import Result, Sim
 
 
 def is_stock_write(request: httpx.Request) -> bool:

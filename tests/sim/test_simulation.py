@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from oneshop.sim import run_seed
-from oneshop.sim.model import Sale
-from oneshop.sim.real import run_real
-from oneshop.sim.scenario import Sim
+from sim import run_seed
+from sim.model import Sale
+from sim.real import run_real
+from sim.scenario import Sim
 
 # 6, 7, 14, 60, 680 each found a bug (tests/sim/test_regressions.py); 52, 83, 87, 138 a
 # mistake of the checker's own; 257 a Gumroad push handing back an unpulled sale

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from oneshop.plugins import available_connectors
+from oneshop.testing import sandbox_for
 from oneshop.webhooks import Endpoint, Receiver
 
 Rig = tuple[Receiver, list[str], httpx.Client]
@@ -66,7 +67,7 @@ def test_a_gumroad_ping_with_the_url_token_triggers_a_pull(rig: Rig) -> None:
 
 def test_the_shopify_sandbox_deliveries_verify(rig: Rig) -> None:
     receiver, triggered, _ = rig
-    sandbox = available_connectors()["shopify"].sandbox(seed=3)
+    sandbox = sandbox_for("shopify", seed=3)
     sandbox.deliver_webhooks_to("http://hooks/webhooks/shopify", SECRET,  # type: ignore[attr-defined]
                                 transport=httpx.WSGITransport(app=receiver))
     listing = sandbox.seed_listing("HOOK-1", 4)

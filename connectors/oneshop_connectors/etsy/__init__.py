@@ -1,4 +1,4 @@
-"""Etsy (Open API v3) connector for oneshop: settings, factory, sandbox.
+"""Etsy (Open API v3) connector for oneshop: settings and factory.
 
 Registered under the `oneshop.connectors` entry point as `oneshop_connectors.etsy:connector`.
 """
@@ -11,10 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from oneshop.protocols import Clock, Connector, ConnectorContext
+from oneshop.protocols import Connector, ConnectorContext
 from oneshop.values import TokenPair
 from oneshop_connectors.etsy.adapter import EtsyConnector
-from oneshop_connectors.etsy.sandbox import EtsySandbox
 
 DEFAULT_SCOPES = ["listings_r", "listings_w", "transactions_r", "shops_r"]
 
@@ -79,10 +78,6 @@ class EtsyFactory:
         where = "" if base == "https://openapi.etsy.com" else f" at {base}"
         return f"Etsy shop {settings.shop_id}{where}"
 
-    def sandbox(self, *, seed: int = 0, latency_s: float = 0.0,
-                clock: Clock | None = None) -> EtsySandbox:
-        return EtsySandbox(seed=seed, latency_s=latency_s, clock=clock)
-
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, secret: str,
                        now_s: float) -> str | None:
         """Etsy's signed deliveries (webhook-id/-timestamp/-signature); id for dedupe."""
@@ -112,4 +107,4 @@ class EtsyFactory:
 
 connector = EtsyFactory()
 
-__all__ = ["EtsyConnector", "EtsyFactory", "EtsySandbox", "EtsySettings", "connector"]
+__all__ = ["EtsyConnector", "EtsyFactory", "EtsySettings", "connector"]

@@ -96,14 +96,6 @@ class EtsyConnector:
                 if len(results) < endpoints.PAGE_LIMIT:
                     break
 
-    def fetch_listings_by_ids(self, listing_ids: Sequence[int]) -> Iterator[ListingsPage]:
-        """Known listings with their inventory, 100 per request (the cheap reconcile)."""
-        seen: set[str] = set()
-        for start in range(0, len(listing_ids), endpoints.BATCH_SIZE):
-            batch = list(listing_ids[start:start + endpoints.BATCH_SIZE])
-            body = self._http.get(endpoints.listings_batch(), endpoints.batch_params(batch))
-            yield self._listings_page(results_of(body), seen)
-
     def _listings_page(self, results: list[Any], seen: set[str]) -> ListingsPage:
         listings: list[Listing] = []
         rejected: list[Rejected] = []
@@ -201,10 +193,6 @@ class EtsyConnector:
                      share_left=round(share or 0.0, 3))
         self._budget_low = low
         return low
-
-    def poll_interval_s(self, base_s: float) -> float:
-        """The order-poll interval to use: stretched when the daily budget runs low."""
-        return base_s * LOW_BUDGET_STRETCH if self._check_budget() else base_s
 
     def budget(self) -> Budget:
         return self._http.gauge.budget()

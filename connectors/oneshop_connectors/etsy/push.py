@@ -3,9 +3,8 @@
 Etsy has no compare-and-set: the fresh read stands in for it (a quantity that moved since
 the core last observed it is reported `stale`, not overwritten). One
 getListingsByListingIds call reads a batch of listings with their inventories, and the PUT
-answers with the inventory as written, so a pushed listing costs about one request
-(it was three: GET, PUT, GET again). Zero stock and listing states follow the account's
-policy (DESIGN.md 2.2).
+answers with the inventory as written, so no read-back follows it: a pushed listing costs
+about one request. Zero stock and listing states follow the account's policy (DESIGN.md 2.2).
 
 A RetryableError or AuthError (a 429 past its inline wait, a connection that kept
 dropping) leaves `push_levels` with no results at all, however many listings were already

@@ -7,19 +7,18 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from oneshop.protocols import Clock, ConnectorContext
+from oneshop.protocols import ConnectorContext
 from oneshop_connectors.gumroad.endpoints import DEFAULT_BASE_URL
 from oneshop_connectors.gumroad.settings import GumroadSettings
 
 if TYPE_CHECKING:
     from oneshop_connectors.gumroad.account import GumroadConnector
-    from oneshop_connectors.gumroad.sandbox import GumroadSandbox
 
 __all__ = ["GumroadFactory", "GumroadSettings", "connector"]
 
 
 class GumroadFactory:
-    """Builds Gumroad connectors and sandboxes."""
+    """Builds Gumroad connectors."""
 
     kind = "gumroad"
     settings_model: type[BaseModel] = GumroadSettings
@@ -39,12 +38,6 @@ class GumroadFactory:
         base = settings.base_url.rstrip("/")
         where = "" if base == DEFAULT_BASE_URL.rstrip("/") else f" at {base}"
         return f"Gumroad account of access token sha256:{digest[:12]}{where}"
-
-    def sandbox(self, *, seed: int = 0, latency_s: float = 0.0,
-                clock: Clock | None = None) -> GumroadSandbox:
-        from oneshop_connectors.gumroad.sandbox import GumroadSandbox
-
-        return GumroadSandbox(seed=seed, latency_s=latency_s, clock=clock)
 
 
 connector = GumroadFactory()

@@ -31,6 +31,15 @@ from oneshop_connectors.gumroad.units import Counts, Tally, UnitsView, count_all
 class GumroadConnector:
     """One Gumroad account."""
 
+    # The cap written counts every unit sold, booked or not: a sale landing between our
+    # read and our write still takes one of the units shown, it is never erased (push.py).
+    blind_writes = False
+
+    @staticmethod
+    def write_group(external_id: str) -> str:
+        """One product or variant per write."""
+        return external_id
+
     def __init__(self, settings: GumroadSettings, ctx: ConnectorContext) -> None:
         self.settings = settings
         self._ctx = ctx

@@ -8,14 +8,10 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from oneshop.protocols import Clock, Connector, ConnectorContext
-
-if TYPE_CHECKING:
-    from oneshop_connectors.shopify.sandbox import ShopifySandbox
+from oneshop.protocols import Connector, ConnectorContext
 
 DEFAULT_API_VERSION = "2026-04"
 _HOST = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+$")
@@ -97,12 +93,6 @@ class ShopifyFactory:
             return None
         where = f" at {settings.base_url.rstrip('/')}" if settings.base_url else ""
         return f"Shopify store {settings.shop}{where}"
-
-    def sandbox(self, *, seed: int = 0, latency_s: float = 0.0,
-                clock: Clock | None = None) -> ShopifySandbox:
-        from oneshop_connectors.shopify.sandbox import ShopifySandbox
-
-        return ShopifySandbox(seed=seed, latency_s=latency_s, clock=clock)
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, secret: str,
                        now_s: float) -> str | None:

@@ -56,6 +56,15 @@ def idempotency_key(levels: Sequence[StockLevel]) -> str:
 
 
 class ShopifyConnector:
+    # Pushes are compare-and-set (changeFromQuantity): a sale landing after our read
+    # makes the write fail as stale instead of erasing it.
+    blind_writes = False
+
+    @staticmethod
+    def write_group(external_id: str) -> str:
+        """One inventory item per write."""
+        return external_id
+
     def __init__(self, settings: ShopifySettings, ctx: ConnectorContext) -> None:
         self._settings = settings
         self._ctx = ctx

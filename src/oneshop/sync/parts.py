@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop.accounts import Accounts
-from oneshop.protocols import Clock
-
-
-class SyncObserver(Protocol):
-    """Told around each page of orders booked (the simulation replays pages from it)."""
-
-    def page_started(self, account: str) -> None: ...
-
-    def page_booked(self, account: str) -> None: ...
+from oneshop.protocols import Clock, SyncObserver
 
 
 @dataclass(slots=True, kw_only=True)

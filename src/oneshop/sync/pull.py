@@ -96,10 +96,7 @@ class Pull:
         """For a connector that writes stock without compare-and-set: which listings one
         write replaces (see `StockTarget`)."""
         connector = self.parts.accounts.connectors[account]
-        if not getattr(connector, "blind_writes", False):
-            return None
-        group: Callable[[str], str] = getattr(connector, "write_group", lambda ext: ext)
-        return group
+        return connector.write_group if connector.blind_writes else None
 
 
 def add_into(total: dict[int, int], more: Mapping[int, int]) -> None:

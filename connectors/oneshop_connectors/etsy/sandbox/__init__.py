@@ -1,7 +1,7 @@
 """The Etsy sandbox: a stateful emulator of Open API v3 plus a control surface.
 
 Python controls are the methods below; over HTTP the shared ones live under /_sandbox/
-(see `oneshop.sandboxkit.control_app`) and the Etsy-specific ones under /_sandbox/etsy/.
+(see `oneshop.testing.sandboxkit.control_app`) and the Etsy-specific ones under /_sandbox/etsy/.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from oneshop import sandboxkit
+from oneshop.testing import sandboxkit
 from oneshop.values import TokenPair
 from oneshop_connectors.etsy.sandbox.app import EtsyApi
 from oneshop_connectors.etsy.sandbox.control import etsy_control_app

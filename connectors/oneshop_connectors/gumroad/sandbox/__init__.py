@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from oneshop import sandboxkit
 from oneshop.protocols import Clock
+from oneshop.testing import sandboxkit
 from oneshop.values import TokenPair
 from oneshop_connectors.gumroad.sandbox.app import GumroadApi
 from oneshop_connectors.gumroad.sandbox.control import Deliveries, gumroad_control

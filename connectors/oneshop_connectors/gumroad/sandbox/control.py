@@ -7,17 +7,15 @@ then gives up).
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from werkzeug.wrappers import Request, Response
 
-from oneshop import sandboxkit
+from oneshop.testing import sandboxkit
 from oneshop_connectors.gumroad.sandbox.payloads import ping_form
 from oneshop_connectors.gumroad.sandbox.state import Sale
 
@@ -95,6 +93,38 @@ class Deliveries:
                 self._queue.task_done()
 
 
+def _cap(body: dict[str, Any]) -> int | None:
+    cap = body.get("max_purchase_count")
+    return None if cap is None else int(cap)
+
+
+def _done(action: Callable[[], object]) -> dict[str, Any]:
+    action()
+    return {}
+
+
+def _controls(sandbox: GumroadSandbox) -> dict[str, sandboxkit.Control]:
+    body = sandboxkit.body
+    return {
+        "products": lambda r: {"product_id": sandbox.add_product(
+            body(r)["name"], permalink=body(r).get("permalink"),
+            max_purchase_count=_cap(body(r)))},
+        "variants": lambda r: {"external_id": sandbox.add_variant(
+            body(r)["product_id"], body(r)["category"], body(r)["name"],
+            max_purchase_count=_cap(body(r)))},
+        "sell_options": lambda r: {"order_id": sandbox.sell_options(
+            body(r)["product_id"], dict(body(r).get("variants", {})),
+            int(body(r).get("quantity", 1)))},
+        "refund": lambda r: _done(lambda: sandbox.refund(
+            body(r)["sale_id"], None if body(r).get("amount_cents") is None
+            else int(body(r)["amount_cents"]))),
+        "chargeback": lambda r: _done(lambda: sandbox.chargeback(body(r)["sale_id"])),
+        "webhooks": lambda r: _done(lambda: sandbox.deliver_webhooks_to(
+            body(r)["url"], resources=body(r).get("resources", ["sale", "refund"]))),
+        "sold": lambda r: {"sold": sandbox.sold(r.args["external_id"])},
+    }
+
+
 def gumroad_control(sandbox: GumroadSandbox) -> sandboxkit.WSGIApp:
     """/_sandbox/gumroad/* for the richer controls, the shared surface for the rest.
 
@@ -107,52 +137,5 @@ def gumroad_control(sandbox: GumroadSandbox) -> sandboxkit.WSGIApp:
     POST /_sandbox/gumroad/webhooks {url, resources?}
     GET  /_sandbox/gumroad/sold?external_id=… -> {sold}
     """
-    shared = sandboxkit.control_app(sandbox)
-
-    def handle(req: Request) -> dict[str, Any]:
-        body = req.get_json(silent=True) or {}
-        action = req.path.removeprefix("/_sandbox/gumroad/")
-        if action == "products":
-            cap = body.get("max_purchase_count")
-            return {"product_id": sandbox.add_product(
-                body["name"], permalink=body.get("permalink"),
-                max_purchase_count=None if cap is None else int(cap))}
-        if action == "variants":
-            cap = body.get("max_purchase_count")
-            return {"external_id": sandbox.add_variant(
-                body["product_id"], body["category"], body["name"],
-                max_purchase_count=None if cap is None else int(cap))}
-        if action == "sell_options":
-            return {"order_id": sandbox.sell_options(
-                body["product_id"], dict(body.get("variants", {})),
-                int(body.get("quantity", 1)))}
-        if action == "refund":
-            cents = body.get("amount_cents")
-            sandbox.refund(body["sale_id"], None if cents is None else int(cents))
-            return {}
-        if action == "chargeback":
-            sandbox.chargeback(body["sale_id"])
-            return {}
-        if action == "webhooks":
-            sandbox.deliver_webhooks_to(body["url"],
-                                        resources=body.get("resources", ["sale", "refund"]))
-            return {}
-        if action == "sold":
-            return {"sold": sandbox.sold(req.args["external_id"])}
-        raise LookupError(action)
-
-    def app(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
-        if not environ.get("PATH_INFO", "").startswith("/_sandbox/gumroad/"):
-            return shared(environ, start)
-        req = Request(environ)
-        try:
-            payload, status = handle(req), 200
-        except (LookupError, TypeError) as exc:
-            payload, status = {"error": f"not found: {exc}"}, 404
-        except ValueError as exc:
-            payload, status = {"error": str(exc)}, 409
-        resp = Response(json.dumps(payload), status=status, mimetype="application/json")
-        result: Iterable[bytes] = resp(environ, start)
-        return result
-
-    return app
+    return sandboxkit.json_controls("/_sandbox/gumroad/", _controls(sandbox),
+                                    fallback=sandboxkit.control_app(sandbox))

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from oneshop import sandboxkit
+from oneshop.testing import sandboxkit
 from oneshop.values import TokenPair
 from oneshop_connectors.shopify.sandbox import webhooks
 from oneshop_connectors.shopify.sandbox.app import SERVED_VERSION, api_app

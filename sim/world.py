@@ -22,15 +22,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import app as app_mod
-from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
 from oneshop.ledger.db import make_engine
 from oneshop.ledger.schema import upgrade
-from oneshop.plugins import available_connectors
-from oneshop.protocols import Sandbox
-from oneshop.sandboxkit import serve
-from oneshop.sandboxshop import KINDS, SandboxShop
 from oneshop.service import Runner
+from oneshop.testing import Sandbox, VirtualClock, sandbox_for
+from oneshop.testing.shop import KINDS, SandboxShop
+from oneshop.wsgi_server import serve
 
 _TEMPLATE: dict[str, Path] = {}
 
@@ -128,17 +126,16 @@ class SimTransport(httpx.BaseTransport):
         return response
 
 
-class PageTrace:
-    """Notes which movement ids each page of orders wrote (an engine observer).
+class PageTracer:
+    """Notes which movement ids each page of orders wrote (a `SyncObserver`).
 
     The oversell check works per page (a cancellation and a sale in one page net out),
     so the checker needs the page boundaries to replay the ledger the same way.
     """
 
-    def __init__(self, pages: list[tuple[int, int]]) -> None:
-        self.pages = pages
-        self.sessions: sessionmaker[Session] | None = None
-        self._before: dict[str, int] = {}
+    def __init__(self, sessions: sessionmaker[Session], pages: list[tuple[int, int]]) -> None:
+        self.sessions, self.pages = sessions, pages
+        self._before: dict[str, int] = {}  # per account: its pages are booked one at a time
 
     def page_started(self, account: str) -> None:
         self._before[account] = self._last_movement()
@@ -147,7 +144,6 @@ class PageTrace:
         self.pages.append((self._before.pop(account), self._last_movement()))
 
     def _last_movement(self) -> int:
-        assert self.sessions is not None
         with self.sessions() as s:
             return int(s.scalar(select(func.max(m.Movement.id))) or 0)
 
@@ -169,10 +165,9 @@ class World:
         self.shop = SandboxShop(state_dir=workdir, clock=None if serve_http else clock.now,
                                 database_url=f"sqlite:///{db_path}",
                                 account_options=account_options)
-        factories = available_connectors()
         for i, kind in enumerate(KINDS):
-            self.shop.sandboxes[kind] = factories[kind].sandbox(
-                seed=seed * 7 + i + 1, clock=None if serve_http else clock.now)
+            self.shop.sandboxes[kind] = sandbox_for(
+                kind, seed=seed * 7 + i + 1, clock=None if serve_http else clock.now)
             if serve_http:
                 self.shop.served[kind] = serve(self.shop.sandboxes[kind].wsgi_app)
         # Undocumented: whether Etsy puts a cancelled sale's units back. Odd seeds say it
@@ -209,11 +204,10 @@ class World:
             k: SimTransport(k, s.transport(), self.injector) for k, s in self.sandboxes.items()}
         # No ledger lock: the real-process simulation reads through this App while the
         # `oneshop run` it spawned holds the lock.
-        trace = PageTrace(self.pages)
         self.app = app_mod.build(self.shop.config(), transports=transports,
                                  clock=self.clock.now, sleep=self.clock.sleep,
-                                 check_schema=False, hold_ledger=False, observer=trace)
-        trace.sessions = self.app.sessions
+                                 check_schema=False, hold_ledger=False)
+        self.app.engine.observer = PageTracer(self.app.sessions, self.pages)
         self.runner = Runner(self.app)
         self.builds += 1
         return self.runner

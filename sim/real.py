@@ -20,13 +20,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
-from oneshop.sim.actions import Actions
-from oneshop.sim.check import check
-from oneshop.sim.model import Truth
-from oneshop.sim.scenario import START, Result, take_over
-from oneshop.sim.world import World
+from oneshop.testing import VirtualClock
+from sim.actions import Actions
+from sim.check import check
+from sim.model import Truth
+from sim.scenario import START, Result, take_over
+from sim.world import World
 
 POLL_S = 1.0
 QUIET_S = 6.0  # no movement and no push for this long: quiet

@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
-from oneshop.sim.ledgerview import LedgerView
-from oneshop.sim.model import Edit, Sale, Truth
-from oneshop.sim.world import World
+from sim.ledgerview import LedgerView
+from sim.model import Edit, Sale, Truth
+from sim.world import World
 
 Trace = Callable[[str], None]
 

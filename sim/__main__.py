@@ -1,4 +1,4 @@
-"""`python -m oneshop.sim --seeds N [--seed S] [--jobs J] [--real-process]`."""
+"""`python -m sim --seeds N [--seed S] [--jobs J] [--real-process]`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 
-from oneshop.sim.scenario import Result, run_seed
+from sim.scenario import Result, run_seed
 
 
 def _one(seed: int) -> Result:
@@ -48,7 +48,7 @@ def _summarise(results: Iterable[Result], total: int, started: float) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m oneshop.sim", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sim", description=__doc__)
     parser.add_argument("--seeds", type=int, default=50, help="how many seeds to run")
     parser.add_argument("--seed", type=int, help="run this one seed (prints its trace)")
     parser.add_argument("--first", type=int, default=1, help="first seed of the range")
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trace", action="store_true", help="print the trace of every seed")
     args = parser.parse_args(argv)
     if args.real_process:
-        from oneshop.sim.real import run_real
+        from sim.real import run_real
 
         seeds = [args.seed] if args.seed is not None else list(
             range(args.first, args.first + args.seeds))

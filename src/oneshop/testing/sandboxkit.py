@@ -1,23 +1,30 @@
-"""Plumbing every sandbox shares: fault injection, request counting, loopback serving.
+"""Plumbing every sandbox shares: fault injection, request counting, JSON controls.
 
 A sandbox is a WSGI application. Tests mount it in-process through `FaultTransport`
 (an httpx transport); `oneshop sandbox`, the demo and the end-to-end tests serve it on a
-loopback port with `serve()`. Faults behave the same either way.
+loopback port with `serve()` (re-exported from `oneshop.wsgi_server`). Faults behave the
+same either way.
 """
 
 from __future__ import annotations
 
 import collections
+import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+from oneshop.wsgi_server import Served, WSGIApp, serve
+
+__all__ = ["Control", "DroppedConnection", "Fault", "FaultTransport", "Faults", "Served",
+           "WSGIApp", "body", "control_app", "json_controls", "mount", "serve", "with_faults"]
+# A control: the request (JSON body via `body(req)`, query via `req.args`) -> JSON answer.
+Control = Callable[[Request], Mapping[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,36 +113,47 @@ class FaultTransport(httpx.BaseTransport):
             raise httpx.RemoteProtocolError("server disconnected", request=request) from None
 
 
-@dataclass(slots=True)
-class Served:
-    url: str
-    server: BaseWSGIServer
-    thread: threading.Thread
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+def body(req: Request) -> dict[str, Any]:
+    """The request's JSON object (empty when there is none)."""
+    found = req.get_json(silent=True)
+    return found if isinstance(found, dict) else {}
 
 
-class QuietHandler(WSGIRequestHandler):
-    """No access log: request lines would carry tokens in query strings."""
+def json_controls(prefix: str, controls: Mapping[str, Control], *,
+                  fallback: WSGIApp | None = None) -> WSGIApp:
+    """JSON endpoints `prefix + name`, one per control; other paths go to `fallback`.
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
+    An unknown name (or a missing key) answers 404, a refused action (ValueError) 409.
+    """
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if fallback is not None and not path.startswith(prefix):
+            return fallback(environ, start_response)
+        req = Request(environ)
+        control = controls.get(path.removeprefix(prefix))
+        try:
+            if control is None:
+                raise LookupError(path.removeprefix(prefix))
+            payload, status = dict(control(req)), 200
+        except (LookupError, TypeError) as exc:
+            payload, status = {"error": f"not found: {exc}"}, 404
+        except ValueError as exc:
+            payload, status = {"error": str(exc)}, 409
+        resp = Response(json.dumps(payload), status=status, mimetype="application/json")
+        result: Iterable[bytes] = resp(environ, start_response)
+        return result
+
+    return app
 
 
-def serve(app: WSGIApp, *, host: str = "127.0.0.1", port: int = 0) -> Served:
-    """Serve `app` on loopback in a daemon thread (port 0 picks a free one)."""
-    server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name=f"sandbox:{server.port}")
-    thread.daemon = True
-    thread.start()
-    return Served(url=f"http://{host}:{server.port}", server=server, thread=thread)
+def _done(action: Callable[[], object]) -> Mapping[str, Any]:
+    action()
+    return {}
 
 
 def control_app(sandbox: Any) -> WSGIApp:
-    """JSON endpoints under /_sandbox/ that drive any Sandbox (see protocols.Sandbox).
+    """JSON endpoints under /_sandbox/ that drive any Sandbox (see testing.Sandbox).
 
     POST /_sandbox/listings {sku, quantity, title?} -> {external_id}
     POST /_sandbox/sell {external_id, quantity?} -> {order_id}   (409 when sold out)
@@ -146,50 +164,23 @@ def control_app(sandbox: Any) -> WSGIApp:
     POST /_sandbox/faults {count, status?, retry_after_s?}
     GET  /_sandbox/stats -> {requests, writes}
     """
-    import json
-
-    from werkzeug.wrappers import Request, Response
-
-    def handle(req: Request) -> Any:
-        body = req.get_json(silent=True) or {}
-        action = req.path.removeprefix("/_sandbox/")
-        if action == "listings":
-            return {"external_id": sandbox.seed_listing(
-                body["sku"], int(body["quantity"]), title=body.get("title", ""))}
-        if action == "sell":
-            return {"order_id": sandbox.sell(body["external_id"], int(body.get("quantity", 1)))}
-        if action == "cancel":
-            sandbox.cancel(body["order_id"], restock=bool(body.get("restock", True)))
-            return {}
-        if action == "hand_edit":
-            sandbox.hand_edit(body["external_id"], int(body["quantity"]))
-            return {}
-        if action == "quantity":
-            return {"quantity": sandbox.quantity(req.args["external_id"])}
-        if action == "revoke":
-            sandbox.revoke_credentials()
-            return {}
-        if action == "faults":
-            sandbox.fail_next(int(body["count"]), status=int(body.get("status", 500)),
-                              retry_after_s=float(body.get("retry_after_s", 0)))
-            return {}
-        if action == "stats":
-            return {"requests": sandbox.requests, "writes": sandbox.writes}
-        raise LookupError(action)
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        req = Request(environ)
-        try:
-            payload, status = handle(req), 200
-        except LookupError as exc:
-            payload, status = {"error": f"not found: {exc}"}, 404
-        except ValueError as exc:
-            payload, status = {"error": str(exc)}, 409
-        resp = Response(json.dumps(payload), status=status, mimetype="application/json")
-        result: Iterable[bytes] = resp(environ, start_response)
-        return result
-
-    return app
+    controls: dict[str, Control] = {
+        "listings": lambda r: {"external_id": sandbox.seed_listing(
+            body(r)["sku"], int(body(r)["quantity"]), title=body(r).get("title", ""))},
+        "sell": lambda r: {"order_id": sandbox.sell(
+            body(r)["external_id"], int(body(r).get("quantity", 1)))},
+        "cancel": lambda r: _done(lambda: sandbox.cancel(
+            body(r)["order_id"], restock=bool(body(r).get("restock", True)))),
+        "hand_edit": lambda r: _done(lambda: sandbox.hand_edit(
+            body(r)["external_id"], int(body(r)["quantity"]))),
+        "quantity": lambda r: {"quantity": sandbox.quantity(r.args["external_id"])},
+        "revoke": lambda r: _done(sandbox.revoke_credentials),
+        "faults": lambda r: _done(lambda: sandbox.fail_next(
+            int(body(r)["count"]), status=int(body(r).get("status", 500)),
+            retry_after_s=float(body(r).get("retry_after_s", 0)))),
+        "stats": lambda r: {"requests": sandbox.requests, "writes": sandbox.writes},
+    }
+    return json_controls("/_sandbox/", controls)
 
 
 def mount(api: WSGIApp, control: WSGIApp) -> WSGIApp:

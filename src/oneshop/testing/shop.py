@@ -18,8 +18,9 @@ from oneshop.config import Account, AccountConfig, Config, FileConfig, ServiceCo
 from oneshop.ledger.db import make_engine
 from oneshop.ledger.schema import upgrade
 from oneshop.plugins import available_connectors
-from oneshop.protocols import Clock, Sandbox, secret_values
-from oneshop.sandboxkit import Served, serve
+from oneshop.protocols import Clock, secret_values
+from oneshop.testing.sandbox import Sandbox, sandbox_for
+from oneshop.wsgi_server import Served, serve
 
 KINDS = ("etsy", "shopify", "gumroad")
 
@@ -52,11 +53,9 @@ class SandboxShop:
     webhook_secrets: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        factories = available_connectors()
         for seed, kind in enumerate(self.kinds):
-            self.sandboxes[kind] = factories[kind].sandbox(seed=seed + 1,
-                                                           latency_s=self.latency_s,
-                                                           clock=self.clock)
+            self.sandboxes[kind] = sandbox_for(kind, seed=seed + 1, latency_s=self.latency_s,
+                                               clock=self.clock)
             if self.serve_http:
                 self.served[kind] = serve(self.sandboxes[kind].wsgi_app)
         self.state_dir.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 
 from oneshop.ledger import models as m
-from oneshop.sim.model import Edit
-from oneshop.sim.world import World
+from sim.model import Edit
+from sim.world import World
 
 
 class LedgerView:

@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from oneshop import logs
-from oneshop.clock import VirtualClock
 from oneshop.ledger import models as m
-from oneshop.sim.actions import Actions
-from oneshop.sim.check import check
-from oneshop.sim.model import Truth
-from oneshop.sim.world import Crash, World, etsy_restocks
+from oneshop.testing import VirtualClock
+from sim.actions import Actions
+from sim.check import check
+from sim.model import Truth
+from sim.world import Crash, World, etsy_restocks
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 POLL_S = 60.0
@@ -51,7 +51,7 @@ class Result:
     def report(self) -> str:
         lines = [f"seed {self.seed}: {len(self.violations)} violation(s)"]
         lines += [f"  ! {v}" for v in self.violations]
-        lines.append(f"  trace (re-run: python -m oneshop.sim --seed {self.seed}):")
+        lines.append(f"  trace (re-run: python -m sim --seed {self.seed}):")
         lines += [f"    {t}" for t in self.trace]
         return "\n".join(lines)
 

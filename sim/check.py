@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from oneshop.ledger import models as m
 from oneshop.ledger import store
-from oneshop.sim.model import Truth
-from oneshop.sim.world import World
+from sim.model import Truth
+from sim.world import World
 
 
 def check(world: World, truth: Truth, log_text: str) -> list[str]:
