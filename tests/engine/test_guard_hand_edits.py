@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from oneshop.adopt import adopt_with
-from oneshop.clock import VirtualClock
+from oneshop.testing import VirtualClock
 from oneshop.ledger import models as m
 from oneshop.ledger import store
 from oneshop.ledger.db import transaction
-from oneshop.sandboxshop import SandboxShop
+from oneshop.testing.shop import SandboxShop
 from oneshop.service import Runner
 
 SKUS = [f"SKU-{n}" for n in range(6)]
