@@ -61,7 +61,7 @@ def find_sku(s: Session, sku: str) -> SkuView | None:
 def bound_listings(s: Session, limit: int) -> list[tuple[SkuView, ListingView]]:
     """Bound listings with their SKUs, by SKU then account (at most `limit`)."""
     rows = s.execute(select(m.Sku, m.Binding).join(m.Binding, m.Binding.sku_id == m.Sku.id)
-                     .order_by(m.Sku.sku, m.Binding.account).limit(limit)).tuples()
+                     .order_by(m.Sku.sku, m.Binding.account).limit(limit))
     return [(_sku(sku), ListingView(
         account=b.account, external_id=b.external_id, state=b.state, read_qty=b.read_qty,
         read_at=b.read_at, observed_qty=b.observed_qty, observed_at=b.observed_at,
@@ -100,7 +100,7 @@ def push_counts(s: Session) -> list[tuple[str, str, int]]:
 def alert_counts(s: Session) -> dict[str, int]:
     """Alerts stored, by event."""
     return {event: int(n) for event, n in s.execute(
-        select(m.Alert.event, func.count()).group_by(m.Alert.event)).tuples()}
+        select(m.Alert.event, func.count()).group_by(m.Alert.event))}
 
 
 def all_skus(s: Session) -> dict[int, SkuView]:
