@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import func, select
 
 from oneshop.adopt import adopt_with
-from oneshop.testing import VirtualClock
 from oneshop.ledger import models as m
 from oneshop.ledger import store
 from oneshop.ledger.db import transaction
-from oneshop.testing.shop import SandboxShop
 from oneshop.service import Runner
+from oneshop.testing import VirtualClock
+from oneshop.testing.shop import SandboxShop
 
 SKUS = [f"SKU-{n}" for n in range(6)]
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from oneshop import alerts
-from oneshop.ledger import store
+from oneshop.ledger import booking, cursors, history
 from oneshop.ledger.db import transaction
 from oneshop.ledger.drift import ChannelRestocks
 from oneshop.ledger.oversell import check_oversells
@@ -41,7 +41,7 @@ class Booked:
 class Pull:
     def __init__(self, parts: Parts) -> None:
         self.parts = parts
-        self._cutoffs: dict[str, store.Cutoffs] = {}  # per account, read at each pull
+        self._cutoffs: dict[str, history.Cutoffs] = {}  # per account, read at each pull
 
     def book_all(self, account: str) -> Booked:
         """Every page from the cursor to the end, booked; nothing pushed."""
@@ -53,10 +53,10 @@ class Pull:
     def pages(self, account: str) -> Iterator[OrdersPage]:
         """Pages from the saved cursor, until the end or until a stop was asked for."""
         with transaction(self.parts.sessions) as s:
-            cursor = store.load_cursor(s, account, ORDERS)
+            cursor = cursors.load_cursor(s, account, ORDERS)
             # Read once a pull: it changes only at a takeover or a discovery, which
             # never run inside this account's pull.
-            self._cutoffs[account] = store.account_cutoffs(s, account)
+            self._cutoffs[account] = history.account_cutoffs(s, account)
         for page in self.parts.accounts.connectors[account].fetch_orders(cursor):
             yield page
             if self.parts.stopping.is_set():
@@ -70,12 +70,12 @@ class Pull:
         now = self.parts.clock()
         with transaction(self.parts.sessions) as s:
             restocks = ChannelRestocks.before(s, account, page.orders)
-            booked = store.record_orders(s, account, page.orders,
+            booked = booking.record_orders(s, account, page.orders,
                                          blind_writes=self._blind_writes(account),
                                          cutoffs=self._cutoffs.get(account), now=now)
             restocks.after(s)
             alerts.reject(s, account, ORDERS, page.rejected, now)
-            store.save_cursor(s, account, ORDERS, page.cursor, now)
+            cursors.save_cursor(s, account, ORDERS, page.cursor, now)
             check_oversells(s, booked.sku_deltas, now)
             for listing_id, sku in booked.unlinked:
                 alerts.raise_alert(

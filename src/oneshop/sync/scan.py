@@ -9,7 +9,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import alerts
-from oneshop.ledger import catalog, store
+from oneshop.ledger import catalog, stock
 from oneshop.ledger.db import transaction
 from oneshop.ledger.drift import fold_drift
 from oneshop.ledger.oversell import check_oversells
@@ -74,4 +74,4 @@ class Scan:
 
 def sku_ids_of(sessions: sessionmaker[Session], skus: Mapping[str, int]) -> list[int]:
     with sessions() as s:
-        return list(store.sku_ids(s, skus).values())
+        return list(stock.sku_ids(s, skus).values())

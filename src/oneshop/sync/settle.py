@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from oneshop.ledger import catalog, store, takeover
+from oneshop.ledger import catalog, records, takeover
 from oneshop.ledger.db import transaction
 from oneshop.sync.notices import report_links
 from oneshop.sync.parts import Parts
@@ -31,7 +31,7 @@ class Settle:
             now = clock()
             with transaction(self.parts.sessions) as s:
                 seen = catalog.upsert_listings(s, account, page.listings, now)
-                store.add_rejected(s, account, "listings", page.rejected)
+                records.add_rejected(s, account, "listings", page.rejected)
                 catalog.believe_reads(s, seen, now)
             count += len(seen)
         with transaction(self.parts.sessions) as s:
