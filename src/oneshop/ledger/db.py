@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop.lock import ledger_file, open_private
@@ -89,31 +89,6 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One write transaction: commit on success, roll back on any error."""
     with factory() as session, session.begin():
         yield session
-
-
-def is_postgres(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
-
-
-@contextmanager
-def advisory_lock(engine: Engine, key: str) -> Iterator[bool]:
-    """Hold a PostgreSQL session advisory lock for `key` if free (yields False if taken).
-
-    SQLite needs none: one process owns the file (BEGIN IMMEDIATE serialises writers).
-    """
-    if not is_postgres(engine):
-        yield True
-        return
-    with engine.connect() as conn:
-        got = bool(conn.execute(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key})
-                   .scalar())
-        conn.commit()
-        try:
-            yield got
-        finally:
-            if got:
-                conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
-                conn.commit()
 
 
 # Causes a person can act on, by a piece of the driver's message (lower case): what to do.
