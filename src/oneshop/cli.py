@@ -166,7 +166,7 @@ def auth(ctx: click.Context, kind: str, account: str, paste: bool, timeout_s: fl
 
     from oneshop.app import LedgerTokenStore, utcnow
     from oneshop.protocols import ConnectorContext, InteractiveAuth
-    from oneshop.service import resume_account_in
+    from oneshop.accountstate import resume
 
     cfg = _config(ctx)
     acc = cfg.accounts.get(account)
@@ -185,7 +185,7 @@ def auth(ctx: click.Context, kind: str, account: str, paste: bool, timeout_s: fl
         pasted=(lambda: click.prompt("Paste the address you were sent to")) if paste else None)
     with store.lock():
         store.save(tokens)
-    resume_account_in(sessions, account)
+    resume(sessions, account)
     click.echo(f"{account}: authorised; tokens stored in the ledger (valid until "
                f"{tokens.expires_at:%H:%M} UTC, refreshed automatically)")
 
@@ -265,12 +265,12 @@ def demo(show_logs: bool) -> None:
 def resume(ctx: click.Context, account: str) -> None:
     """Un-pause an account after fixing its credentials (a running service polls it
     again at its next turn)."""
-    from oneshop.service import resume_account_in
+    from oneshop.accountstate import resume
 
     cfg = _config(ctx)
     if account not in cfg.accounts:
         raise click.ClickException(f"no account named {account!r} in {cfg.path}")
-    resume_account_in(_sessions(cfg), account)
+    resume(_sessions(cfg), account)
     click.echo(f"{account}: resumed; the service polls it at its next turn")
 
 
