@@ -14,7 +14,7 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -158,8 +158,7 @@ class App:
 
 def build(config: Config, *, clock: Clock = utcnow, sleep: Sleep = time.sleep,
           transports: Mapping[str, httpx.BaseTransport] | None = None,
-          read_only: bool = False, check_schema: bool = True, hold_ledger: bool = True,
-          on_push: Callable[[str, int], None] | None = None) -> App:
+          read_only: bool = False, check_schema: bool = True, hold_ledger: bool = True) -> App:
     """Open the ledger, build every enabled account's connector, wire the engine.
 
     A syncing App holds the SQLite ledger's process lock until closed (LedgerBusy if
@@ -173,7 +172,7 @@ def build(config: Config, *, clock: Clock = utcnow, sleep: Sleep = time.sleep,
         raise
     try:
         application = _build(config, ledger, clock=clock, sleep=sleep, transports=transports,
-                             read_only=read_only, on_push=on_push)
+                             read_only=read_only)
     except BaseException:
         ledger.close()
         lock.release(held)
@@ -183,8 +182,7 @@ def build(config: Config, *, clock: Clock = utcnow, sleep: Sleep = time.sleep,
 
 
 def _build(config: Config, ledger: Ledger, *, clock: Clock, sleep: Sleep,
-           transports: Mapping[str, httpx.BaseTransport] | None, read_only: bool,
-           on_push: Callable[[str, int], None] | None) -> App:
+           transports: Mapping[str, httpx.BaseTransport] | None, read_only: bool) -> App:
     if not read_only:
         apply_sku_overrides(ledger.sessions, config)
     connectors: dict[str, Connector] = {}
@@ -204,7 +202,7 @@ def _build(config: Config, ledger: Ledger, *, clock: Clock, sleep: Sleep,
     service = config.file.service
     engine = SyncEngine(ledger.db, accounts, clock=clock,
                         adopt_new=service.adopt_new == "first_seen",
-                        bulk_guard_share=service.bulk_guard_share, on_push=on_push)
+                        bulk_guard_share=service.bulk_guard_share)
     return App(config=config, ledger=ledger, accounts=accounts, engine=engine, clock=clock)
 
 
