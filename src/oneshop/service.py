@@ -1,5 +1,5 @@
-"""The jobs around the engine, shared by `run` (oneshop.daemon schedules them) and
-`sync --once` (which runs them in turn).
+"""The jobs around the engine, shared by `run` (the Daemon runs them on its Schedule,
+oneshop.daemon and oneshop.schedule) and `sync --once` (which runs them in turn).
 
 A job passes the guard (`JobGuard`: the account is free, not paused, the service not
 stopping), then the coordinator (oneshop.coordinator), which alone decides what its
