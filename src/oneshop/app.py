@@ -1,4 +1,12 @@
-"""The composition root: everything the service needs, built from the config."""
+"""The composition root: everything oneshop runs on is assembled here, from the config.
+
+    open_ledger(url)  -> Ledger: the database alone (engine, sessions, token stores); what
+                         read-only commands, `db upgrade` and test rigs need
+    build(config)     -> App: the Ledger, every enabled account's connector, the
+                         SyncEngine wired to them, and the SQLite process lock
+
+Nothing else creates SQLAlchemy engines or sessionmakers for the ledger, or a SyncEngine.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +19,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Self
 
 import httpx
 from sqlalchemy import Engine, select
@@ -22,8 +30,8 @@ from oneshop.accounts import AccountRules, Accounts
 from oneshop.config import Config
 from oneshop.engine import SyncEngine
 from oneshop.ledger import models as m
+from oneshop.ledger import schema
 from oneshop.ledger.db import make_engine, transaction
-from oneshop.ledger.schema import require_current
 from oneshop.ledger.stock import ensure_skus
 from oneshop.protocols import Clock, Connector, ConnectorContext, Sleep
 from oneshop.values import TokenPair
@@ -79,20 +87,73 @@ class LedgerTokenStore:
 
 
 @dataclass(slots=True, kw_only=True)
-class App:
-    config: Config
+class Ledger:
+    """The ledger database: its SQLAlchemy engine and sessions (no connectors, no lock)."""
+
     db: Engine
     sessions: sessionmaker[Session]
+
+    def token_store(self, account: str, lock_dir: Path) -> LedgerTokenStore:
+        """Where `account`'s OAuth tokens live; `lock_dir` holds the refresh lock file."""
+        return LedgerTokenStore(self.sessions, account, lock_dir)
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Apply pending migrations; (revision before, revision after)."""
+        return schema.upgrade(self.db)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def open_ledger(database_url: str, *, check_schema: bool = True) -> Ledger:
+    """The ledger at `database_url`; SchemaOutOfDate unless its schema is current (or
+    `check_schema` is off: `db upgrade`, a rig that migrates it next)."""
+    db = make_engine(database_url)
+    try:
+        if check_schema:
+            schema.require_current(db)
+    except BaseException:
+        db.dispose()
+        raise
+    return Ledger(db=db, sessions=sessionmaker(db, expire_on_commit=False))
+
+
+@dataclass(slots=True, kw_only=True)
+class App:
+    """Everything a syncing command or the service runs on; `close()` when done."""
+
+    config: Config
+    ledger: Ledger
     accounts: Accounts
     engine: SyncEngine
     clock: Clock
     ledger_lock: Path | None = None  # this App's hold on the SQLite ledger (lock.py)
 
+    @property
+    def db(self) -> Engine:
+        return self.ledger.db
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return self.ledger.sessions
+
     def close(self) -> None:
         self.accounts.close()
-        self.db.dispose()
+        self.ledger.close()
         lock.release(self.ledger_lock)
         self.ledger_lock = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 def build(config: Config, *, clock: Clock = utcnow, sleep: Sleep = time.sleep,
@@ -102,27 +163,28 @@ def build(config: Config, *, clock: Clock = utcnow, sleep: Sleep = time.sleep,
 
     A syncing App holds the SQLite ledger's process lock until closed (LedgerBusy if
     another process has it); a read-only one (the dry run) writes nothing to the ledger
-    and takes no lock."""
+    and takes no lock. transports: per account, instead of the network (sandboxes)."""
     held = lock.acquire(config.database_url) if hold_ledger and not read_only else None
     try:
-        application = _build(config, clock=clock, sleep=sleep, transports=transports,
-                             read_only=read_only, check_schema=check_schema)
+        ledger = open_ledger(config.database_url, check_schema=check_schema)
     except BaseException:
+        lock.release(held)
+        raise
+    try:
+        application = _build(config, ledger, clock=clock, sleep=sleep, transports=transports,
+                             read_only=read_only)
+    except BaseException:
+        ledger.close()
         lock.release(held)
         raise
     application.ledger_lock = held
     return application
 
 
-def _build(config: Config, *, clock: Clock, sleep: Sleep,
-           transports: Mapping[str, httpx.BaseTransport] | None, read_only: bool,
-           check_schema: bool) -> App:
-    db = make_engine(config.database_url)
-    if check_schema:
-        require_current(db)
-    sessions: sessionmaker[Session] = sessionmaker(db, expire_on_commit=False)
+def _build(config: Config, ledger: Ledger, *, clock: Clock, sleep: Sleep,
+           transports: Mapping[str, httpx.BaseTransport] | None, read_only: bool) -> App:
     if not read_only:
-        apply_sku_overrides(sessions, config)
+        apply_sku_overrides(ledger.sessions, config)
     connectors: dict[str, Connector] = {}
     rules: dict[str, AccountRules] = {}
     for name, account in config.accounts.items():
@@ -130,18 +192,18 @@ def _build(config: Config, *, clock: Clock, sleep: Sleep,
             continue
         ctx = ConnectorContext(
             account=name, clock=clock, sleep=sleep,
-            token_store=LedgerTokenStore(sessions, name, config.state_dir),
+            token_store=ledger.token_store(name, config.state_dir),
             transport=(transports or {}).get(name),
         )
         connectors[name] = account.factory.build(account.settings, ctx)
         rules[name] = AccountRules(reserve=account.config.reserve, cap=account.config.cap,
                                    hand_edit_policy=account.config.hand_edit_policy)
-    accounts = Accounts(db, connectors, rules)
+    accounts = Accounts(ledger.db, connectors, rules)
     service = config.file.service
-    engine = SyncEngine(db, accounts, clock=clock, adopt_new=service.adopt_new == "first_seen",
+    engine = SyncEngine(ledger.db, accounts, clock=clock,
+                        adopt_new=service.adopt_new == "first_seen",
                         bulk_guard_share=service.bulk_guard_share)
-    return App(config=config, db=db, sessions=sessions, accounts=accounts, engine=engine,
-               clock=clock)
+    return App(config=config, ledger=ledger, accounts=accounts, engine=engine, clock=clock)
 
 
 def apply_sku_overrides(sessions: sessionmaker[Session], config: Config) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from oneshop.cli_util import _config, _emit, _sessions, _table
+from oneshop.cli_util import _config, _emit, _ledger, _table
 from oneshop.config import Config
 from oneshop.errors import OneshopError
 
@@ -22,7 +22,7 @@ def require_taken_over(cfg: Config) -> None:
     """`run` and `sync` refuse until the shop was taken over (`oneshop adopt`)."""
     from oneshop.ledger import takeover
 
-    with _sessions(cfg)() as s:
+    with _ledger(cfg) as ledger, ledger.sessions() as s:
         if not takeover.taken_over(s):
             raise OneshopError(ADOPT_HINT)
 
@@ -43,9 +43,8 @@ def sync(ctx: click.Context, once: bool, dry_run: bool) -> None:
         _show_plan(cfg)
         return
     require_taken_over(cfg)
-    application = app_mod.build(cfg)
-    runner = Runner(application)
-    try:
+    with app_mod.build(cfg) as application:
+        runner = Runner(application)
         if sys.stderr.isatty():
             from rich.progress import Progress
 
@@ -55,8 +54,6 @@ def sync(ctx: click.Context, once: bool, dry_run: bool) -> None:
                     task, advance=1, description=f"syncing {name}"))
         else:
             ok = runner.sync_once()
-    finally:
-        application.close()
     if not ok:
         raise click.ClickException("some accounts failed; see the log lines above")
 
@@ -143,7 +140,7 @@ def _release_all(cfg: Config) -> None:
     from oneshop.guard import release
     from oneshop.ledger.db import transaction
 
-    with transaction(_sessions(cfg)) as s:
+    with _ledger(cfg) as ledger, transaction(ledger.sessions) as s:
         for name in cfg.accounts:
             release(s, name)
 
@@ -159,7 +156,7 @@ def release_cmd(ctx: click.Context, account: str) -> None:
     cfg = _config(ctx)
     if account not in cfg.accounts:
         raise click.ClickException(f"no account {account!r} in {cfg.path}")
-    with transaction(_sessions(cfg)) as s:
+    with _ledger(cfg) as ledger, transaction(ledger.sessions) as s:
         reason = release(s, account)
     click.echo(f"{account}: released ({reason or 'nothing was held'}); its next push batch "
                "goes out as planned")
@@ -179,12 +176,9 @@ def listings(ctx: click.Context, account: str | None) -> None:
     cfg = _config(ctx)
     if account is not None and account not in cfg.accounts:
         raise click.ClickException(f"no account {account!r} in {cfg.path}")
-    application = app_mod.build(cfg)
-    try:
+    with app_mod.build(cfg) as application:
         rows = read_listings(application, [account] if account else
                              list(application.accounts.connectors))
-    finally:
-        application.close()
     _emit(rows, False, lambda: _table("listings", [
         {k: r[k] for k in ("account", "listing", "title", "sku", "qty", "binding")}
         for r in rows]))
@@ -207,11 +201,8 @@ def link_cmd(ctx: click.Context, account: str, listing: str, sku: str, create: b
     cfg = _config(ctx)
     if account not in cfg.accounts:
         raise click.ClickException(f"no account {account!r} in {cfg.path}")
-    application = app_mod.build(cfg)
-    try:
+    with app_mod.build(cfg) as application:
         note = link_listing(application, account, listing, sku, create=create, rebind=rebind)
-    finally:
-        application.close()
     click.echo(f"{account} {listing} -> {sku}" + (f" ({note})" if note else ""))
 
 
@@ -224,7 +215,7 @@ def unlink_cmd(ctx: click.Context, account: str, listing: str) -> None:
     from oneshop.ledger import catalog
     from oneshop.ledger.db import transaction
 
-    with transaction(_sessions(_config(ctx))) as s:
+    with _ledger(_config(ctx)) as ledger, transaction(ledger.sessions) as s:
         if not catalog.unlink(s, account, listing):
             raise click.ClickException(f"no listing {listing!r} known on {account!r}")
     click.echo(f"{account} {listing} unbound")
@@ -241,7 +232,7 @@ def status(ctx: click.Context, as_json: bool, wide: bool) -> None:
     from oneshop.app import utcnow
 
     cfg = _config(ctx)
-    with _sessions(cfg)() as s:
+    with _ledger(cfg) as ledger, ledger.sessions() as s:
         now = utcnow()
         data = {"channels": reports.channels(s, cfg, now),
                 "skus": status_view.skus(s, cfg, now)}

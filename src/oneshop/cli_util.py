@@ -1,16 +1,19 @@
-"""What the CLI's commands share: the config, sessions, and table-or-JSON output."""
+"""What the CLI's commands share: the config, the ledger, and table-or-JSON output."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from oneshop import logs
 from oneshop.config import Config, load
+
+if TYPE_CHECKING:
+    from oneshop.app import Ledger
 
 
 def _config(ctx: click.Context) -> Config:
@@ -27,15 +30,11 @@ def _emit(rows: Any, as_json: bool, render: Callable[[], None]) -> None:
         render()
 
 
-def _sessions(cfg: Config) -> Any:
-    from sqlalchemy.orm import sessionmaker
+def _ledger(cfg: Config) -> Ledger:
+    """The ledger alone (no connectors, no lock), for commands that only read or write it."""
+    from oneshop.app import open_ledger
 
-    from oneshop.ledger.db import make_engine
-    from oneshop.ledger.schema import require_current
-
-    engine = make_engine(cfg.database_url)
-    require_current(engine)
-    return sessionmaker(engine, expire_on_commit=False)
+    return open_ledger(cfg.database_url)
 
 
 def _table(title: str, rows: list[dict[str, Any]]) -> None:

@@ -1,172 +1,132 @@
-"""`oneshop run`: the scheduler around the Runner (oneshop.service), signals, reloads,
-and the exit when the ledger stays unavailable."""
+"""`oneshop run`: the Daemon owns the schedule (oneshop.schedule), the current jobs
+(a `Runner`, replaced whole by a reload), the ledger watch, signals, and the exit when
+the ledger stays unavailable.
+
+Signals only set flags or stop the scheduler; the reload a SIGHUP asks for runs in the
+next housekeeping turn, on a worker thread, so a slow reload never blocks a signal."""
 
 from __future__ import annotations
 
-import random
 import signal
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 
-from oneshop import operate
+from oneshop import operate, webhook_server
 from oneshop.app import App
 from oneshop.ledgerwatch import UNAVAILABLE, LedgerWatch
 from oneshop.notify import Notifier, watchdog_interval_s
-from oneshop.service import SCAN_RETRY_S, Runner, resume_account
+from oneshop.schedule import Schedule
+from oneshop.service import Runner, resume_account
 
 log = structlog.get_logger("oneshop.service")
+RELOAD_WAIT_S = 10.0  # the old jobs get this long to finish before a reload replaces them
+STOP_WAIT_S = 9.0  # and this long at a stop (systemd's TimeoutStopSec is longer)
 
 
-def _start_webhooks(app: App, scheduler: Any) -> Any:
-    """Serve the webhooks receiver when configured; a delivery brings a pull forward."""
-    from oneshop.webhooks import Receiver, endpoints_from
-    from oneshop.wsgi_server import serve as serve_wsgi
+class Daemon:
+    """The running service: one App and its Runner at a time, a schedule, a watch."""
 
-    hooks = app.config.file.webhooks
-    if hooks is None:
-        return None
+    def __init__(self, app_factory: Callable[[], App], *,
+                 notifier: Notifier | None = None) -> None:
+        self.app_factory = app_factory
+        self.notifier = notifier or Notifier.from_env()
+        first = app_factory()
+        self.watch = LedgerWatch(first.config.database_url, first.config.state_dir,
+                                 fail_exit_s=first.config.file.service.ledger_fail_exit_s)
+        self.runner = Runner(first, self.watch)
+        self.schedule = Schedule()
+        self.exit_code = 0
+        self.reload_asked = False  # set by SIGHUP, acted on by housekeeping
+        self._stopped = threading.Event()
 
-    def trigger(account: str) -> None:
-        job = scheduler.get_job(f"{account}:orders")
-        if job is not None:
-            job.modify(next_run_time=datetime.now(UTC))
+    def run(self) -> int:
+        """Run every account's jobs until SIGTERM/SIGINT; SIGHUP reloads the config.
 
-    host, _, port = hooks.listen.rpartition(":")
-    receiver = Receiver(endpoints_from(app.config), trigger,
-                        max_body_bytes=hooks.max_body_bytes)
-    served = serve_wsgi(receiver, host=host or "127.0.0.1", port=int(port))
-    log.info("webhooks.listening", url=served.url)
-    return served
+        Returns 1 when the ledger failed for `ledger_fail_exit_s` (systemd restarts it)."""
+        self._install_signals()
+        threading.Thread(target=self._exit_when_ledger_dead, name="ledger-exit",
+                         daemon=True).start()
+        self.schedule.every(min(5.0, watchdog_interval_s()), self._housekeeping)
+        self.schedule.plan(self.runner)
+        hooks = webhook_server.start(self.runner.app.config, self.schedule.bring_forward)
+        stop_extras = operate.start(lambda: self.runner.app)
+        log.info("service.started", accounts=sorted(self.runner.app.accounts.connectors))
+        self.notifier.send("READY=1")
+        self.schedule.run()
+        if hooks is not None:
+            hooks.close()
+        # Jobs waiting for their account count too: none may start once the clients close.
+        self.runner.close(STOP_WAIT_S)
+        self.runner.app.close()
+        stop_extras()
+        self.watch.close()
+        log.info("service.stopped", **({"exit_code": self.exit_code} if self.exit_code else {}))
+        return self.exit_code
 
+    def stop(self) -> None:
+        self._stopped.set()
+        self.notifier.send("STOPPING=1")
+        self.runner.stop_starting()
+        self.schedule.shutdown()
 
-def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -> int:
-    """`oneshop run`: schedule every account's jobs until SIGTERM/SIGINT; SIGHUP reloads.
+    # -- housekeeping --------------------------------------------------------------------
 
-    Exits 1 when the ledger has failed for `ledger_fail_exit_s` (systemd restarts it)."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
-    notifier = notifier or Notifier.from_env()
-    first = app_factory()
-    service = first.config.file.service
-    watch = LedgerWatch(first.config.database_url, first.config.state_dir,
-                        fail_exit_s=service.ledger_fail_exit_s)
-    holder: dict[str, Any] = {"runner": Runner(first, watch), "reload": False, "exit": 0}
-    scheduler = BlockingScheduler(timezone=UTC, job_defaults={
-        "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
-    unsuccessful: dict[str, int] = {}
-
-    def schedule(runner: Runner) -> None:
-        unsuccessful.clear()
-        for job in scheduler.get_jobs():
-            if job.id != "housekeeping":
-                job.remove()
-        now = datetime.now(UTC)
-        scheduler.add_job(runner.retry_paused, "date", run_date=now, id="retry-paused")
-        for name, account in runner.app.config.accounts.items():
-            if name not in runner.app.accounts.connectors:
-                continue
-            cfg = account.config
-            scheduler.add_job(scan, "interval", args=[runner, name, "discover"],
-                              seconds=cfg.discover_seconds, id=f"{name}:discover",
-                              next_run_time=now, jitter=max(1, cfg.discover_seconds // 20))
-            scheduler.add_job(runner.poll, "interval", args=[name], seconds=cfg.poll_seconds,
-                              id=f"{name}:orders", next_run_time=now + timedelta(seconds=1),
-                              jitter=max(0.2, cfg.poll_seconds / 20))
-            scheduler.add_job(scan, "interval", args=[runner, name, "reconcile"],
-                              seconds=cfg.reconcile_seconds, id=f"{name}:reconcile",
-                              jitter=max(1, cfg.reconcile_seconds // 20))
-
-    def scan(runner: Runner, name: str, job: str) -> None:
-        """Discovery and reconcile run hours apart, so one that did not run (the account
-        was busy with another job or instance, or the channel failed) is tried again soon,
-        backing off up to its own interval, instead of waiting for its next turn."""
-        key = f"{name}:{job}"
-        if runner.reconcile(name, link=job == "discover") or runner.closed:
-            unsuccessful.pop(key, None)
-            return
-        cfg = runner.app.config.accounts[name].config
-        interval = cfg.discover_seconds if job == "discover" else cfg.reconcile_seconds
-        tries = unsuccessful[key] = unsuccessful.get(key, 0) + 1
-        delay = min(interval, SCAN_RETRY_S * 2 ** min(tries - 1, 16)) * random.uniform(1, 1.5)
-        scheduler.add_job(scan, "date", args=[runner, name, job], id=f"{key}:retry",
-                          run_date=datetime.now(UTC) + timedelta(seconds=delay),
-                          replace_existing=True)
-
-    stopped = threading.Event()
-
-    def exit_when_ledger_dead() -> None:
-        """Its own thread, not a scheduled job: jobs stuck on a locked ledger can take
-        every worker of the scheduler's pool."""
-        while not stopped.wait(1.0):
-            if watch.should_exit():
-                log.critical("service.exiting", why="the ledger stayed unavailable",
-                             after_s=watch.fail_exit_s)
-                holder["exit"] = 1
-                stop()
-                return
-
-    def housekeeping() -> None:
-        notifier.send("WATCHDOG=1")
-        runner: Runner = holder["runner"]
-        if holder["reload"]:
-            holder["reload"] = False
-            reload(runner)
+    def _housekeeping(self) -> None:
+        self.notifier.send("WATCHDOG=1")
+        if self.reload_asked:
+            self.reload_asked = False
+            self._reload()
             return
         try:
-            runner.check_stale()
+            self.runner.check_stale()
         except UNAVAILABLE as exc:
-            watch.failed(exc)
+            self.watch.failed(exc)
 
-    def reload(runner: Runner) -> None:
+    def _reload(self) -> None:
+        """A new App from the config, its accounts un-paused; the old one's jobs finish."""
         try:
-            new = Runner(app_factory(), watch)
+            new = Runner(self.app_factory(), self.watch)
         except Exception as exc:
             log.error("config.reload_failed", error=str(exc))
             return
         for name in new.app.accounts.connectors:
             resume_account(new.app, name)
-        runner.close(10)
-        holder["runner"] = new
-        schedule(new)
-        runner.app.close()
+        old = self.runner
+        old.close(RELOAD_WAIT_S)
+        self.runner = new
+        self.schedule.plan(new)
+        old.app.close()
         log.info("config.reloaded", accounts=sorted(new.app.accounts.connectors))
 
-    def stop() -> None:
-        stopped.set()
-        notifier.send("STOPPING=1")
-        holder["runner"].stop_starting()
-        scheduler.shutdown(wait=False)
+    def _exit_when_ledger_dead(self) -> None:
+        """Its own thread, not a scheduled job: jobs stuck on a locked ledger can take
+        every worker of the scheduler's pool."""
+        while not self._stopped.wait(1.0):
+            if self.watch.should_exit():
+                log.critical("service.exiting", why="the ledger stayed unavailable",
+                             after_s=self.watch.fail_exit_s)
+                self.exit_code = 1
+                self.stop()
+                return
 
-    def on_stop(signum: int, _frame: Any) -> None:
+    # -- signals -------------------------------------------------------------------------
+
+    def _install_signals(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+
+    def _on_stop(self, signum: int, _frame: Any) -> None:
         log.info("service.stopping", signal=signal.Signals(signum).name)
-        stop()
+        self.stop()
 
-    def on_hup(_signum: int, _frame: Any) -> None:
-        holder["reload"] = True
+    def _on_hup(self, _signum: int, _frame: Any) -> None:
+        self.reload_asked = True
 
-    signal.signal(signal.SIGTERM, on_stop)
-    signal.signal(signal.SIGINT, on_stop)
-    signal.signal(signal.SIGHUP, on_hup)
-    threading.Thread(target=exit_when_ledger_dead, name="ledger-exit", daemon=True).start()
-    scheduler.add_job(housekeeping, "interval", seconds=min(5.0, watchdog_interval_s()),
-                      id="housekeeping", next_run_time=datetime.now(UTC))
-    schedule(holder["runner"])
-    hooks = _start_webhooks(holder["runner"].app, scheduler)
-    stop_extras = operate.start(lambda: holder["runner"].app)
-    log.info("service.started", accounts=sorted(holder["runner"].app.accounts.connectors))
-    notifier.send("READY=1")
-    scheduler.start()
-    if hooks is not None:
-        hooks.close()
-    runner = holder["runner"]
-    # Jobs waiting for their account count too: none may start once the clients close.
-    runner.close(9)
-    runner.app.close()
-    stop_extras()
-    watch.close()
-    log.info("service.stopped", **({"exit_code": holder["exit"]} if holder["exit"] else {}))
-    return int(holder["exit"])
+
+def serve(app_factory: Callable[[], App], *, notifier: Notifier | None = None) -> int:
+    """`oneshop run`: the Daemon on apps built by `app_factory` (called again at reloads)."""
+    return Daemon(app_factory, notifier=notifier).run()

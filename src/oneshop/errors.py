@@ -5,11 +5,11 @@
     │   └── RateLimited         429 / throttled; carries retry_after_s
     ├── AuthError               revoked or expired credentials: pause the account
     ├── InvalidRecord           one record cannot be mapped: keep it as a rejected record
-    ├── StaleQuantity           compare-and-set lost: the channel changed under us
     └── ConfigError             the config file is wrong (names file, key, problem)
 
 Anything else is a bug: it is logged with its traceback once and the next tick resumes
-from the saved cursor.
+from the saved cursor (oneshop.coordinator). A compare-and-set write the channel refused
+is no error: the connector reports it as a `stale` PushResult (oneshop.values).
 """
 
 from __future__ import annotations
@@ -43,15 +43,6 @@ class InvalidRecord(OneshopError):
         self.reason = reason
         self.raw = raw
         self.external_id = external_id
-
-
-class StaleQuantity(OneshopError):
-    """A compare-and-set write found a different quantity than we last observed."""
-
-    def __init__(self, external_id: str, *, actual: int | None = None) -> None:
-        super().__init__(f"quantity of {external_id} changed on the channel")
-        self.external_id = external_id
-        self.actual = actual
 
 
 class ConfigError(OneshopError):

@@ -50,7 +50,7 @@ def describe(exc: BaseException, database_url: str) -> str:
     return f"ledger {where} unavailable: {reason}"
 
 
-def ledger_problem(state_dir: Path, now: datetime | None = None) -> str | None:
+def ledger_problem(state_dir: Path) -> str | None:
     """What `health` reports from the state file the service writes; None when fine."""
     try:
         state = json.loads((state_dir / STATE_FILE).read_text() or "{}")

@@ -13,12 +13,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from werkzeug.wrappers import Request, Response
 
 from oneshop.protocols import ConnectorFactory, WebhookVerifier
+
+if TYPE_CHECKING:
+    from oneshop.config import Config
 
 log = structlog.get_logger("oneshop.webhooks")
 SEEN_IDS = 10_000  # delivery ids remembered for de-duplication
@@ -100,7 +103,7 @@ class Receiver:
             return False
 
 
-def endpoints_from(config: Any) -> dict[str, Endpoint]:
+def endpoints_from(config: Config) -> dict[str, Endpoint]:
     """Accounts that have a webhook secret configured."""
     return {name: Endpoint(acc.factory, acc.webhook_secret)
             for name, acc in config.accounts.items()

@@ -1,0 +1,111 @@
+"""Day-to-day commands on the ledger: a SKU's history, a stock correction, and an
+account's credentials (`auth`, `resume`). None of them needs the service stopped."""
+
+from __future__ import annotations
+
+import uuid
+
+import click
+
+from oneshop.cli_util import _config, _emit, _ledger, _table
+
+
+@click.command("history")
+@click.argument("sku")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def history(ctx: click.Context, sku: str, as_json: bool) -> None:
+    """The SKU's timeline: sales, restocks, edits, pushes and alerts."""
+    from oneshop import reports
+
+    with _ledger(_config(ctx)) as ledger, ledger.sessions() as s:
+        events = reports.history(s, sku)
+    if events is None:
+        raise click.ClickException(f"unknown SKU {sku!r}")
+    rows = [e.as_dict() for e in events]
+    _emit(rows, as_json, lambda: _table(f"history of {sku}", rows))
+
+
+@click.command("adjust", context_settings={"ignore_unknown_options": True})
+@click.argument("sku")
+@click.argument("delta")
+@click.option("--reason", required=True, help="why (kept in the history)")
+@click.pass_context
+def adjust(ctx: click.Context, sku: str, delta: str, reason: str) -> None:
+    """Correct a SKU's stock by ±N units (pushed by the service at its next poll)."""
+    from oneshop.app import utcnow
+    from oneshop.ledger import store
+    from oneshop.ledger.db import transaction
+
+    try:
+        change = int(delta)
+    except ValueError:
+        raise click.BadParameter(f"{delta!r} is not a whole number like +3 or -2") from None
+    with _ledger(_config(ctx)) as ledger, transaction(ledger.sessions) as s:
+        ids = store.sku_ids(s, [sku])
+        if sku not in ids:
+            raise click.ClickException(f"unknown SKU {sku!r}")
+        store.record_movement(s, sku_id=ids[sku], kind="adjust", delta=change,
+                              source_key=f"adjust:{utcnow().isoformat()}:{uuid.uuid4()}",
+                              reason=reason)
+        now_on_hand = store.on_hand(s, ids[sku])
+    click.echo(f"{sku}: {change:+d} ({reason}); on hand now {now_on_hand}")
+
+
+@click.command("auth")
+@click.argument("kind")
+@click.option("--account", required=True, help="the account's name in the config")
+@click.option("--paste", is_flag=True,
+              help="paste the redirected URL instead of listening on the redirect URI")
+@click.option("--timeout", "timeout_s", type=float, default=300, show_default=True)
+@click.pass_context
+def auth(ctx: click.Context, kind: str, account: str, paste: bool, timeout_s: float) -> None:
+    """Authorise oneshop on a marketplace that needs a person to say yes (Etsy: PKCE)."""
+    import time
+
+    from oneshop import accountstate
+    from oneshop.app import utcnow
+    from oneshop.protocols import ConnectorContext, InteractiveAuth
+
+    cfg = _config(ctx)
+    acc = cfg.accounts.get(account)
+    if acc is None or acc.config.kind != kind:
+        raise click.ClickException(f"no {kind} account named {account!r} in {cfg.path}")
+    if not isinstance(acc.factory, InteractiveAuth):
+        raise click.ClickException(f"{kind} needs no interactive authorisation")
+    with _ledger(cfg) as ledger:
+        store = ledger.token_store(account, cfg.state_dir)
+        context = ConnectorContext(account=account, clock=utcnow, sleep=time.sleep,
+                                   token_store=store)
+        tokens = acc.factory.authorize(
+            acc.settings, context, timeout_s=timeout_s,
+            show=lambda url: click.echo(f"Open this address, sign in and allow access:\n{url}",
+                                        err=False),
+            pasted=(lambda: click.prompt("Paste the address you were sent to")) if paste
+            else None)
+        with store.lock():
+            store.save(tokens)
+        accountstate.resume(ledger.sessions, account)
+    click.echo(f"{account}: authorised; tokens stored in the ledger (valid until "
+               f"{tokens.expires_at:%H:%M} UTC, refreshed automatically)")
+
+
+@click.command("resume")
+@click.argument("account")
+@click.pass_context
+def resume(ctx: click.Context, account: str) -> None:
+    """Un-pause an account after fixing its credentials (a running service polls it
+    again at its next turn)."""
+    from oneshop import accountstate
+
+    cfg = _config(ctx)
+    if account not in cfg.accounts:
+        raise click.ClickException(f"no account named {account!r} in {cfg.path}")
+    with _ledger(cfg) as ledger:
+        accountstate.resume(ledger.sessions, account)
+    click.echo(f"{account}: resumed; the service polls it at its next turn")
+
+
+def register(group: click.Group) -> None:
+    for command in (history, adjust, auth, resume):
+        group.add_command(command)
