@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oneshop.ledger import models as m
-from oneshop.ledger import store
+from oneshop.ledger import stock
 from sim.model import Truth
 from sim.world import World
 
@@ -67,7 +67,7 @@ def _booked_once(s: Session, truth: Truth) -> list[str]:
 
 def _recount(s: Session) -> list[str]:
     return [f"sku id {sid}: cached on_hand {cached} but movements sum to {total}"
-            for sid, (cached, total) in store.recount(s).items()]
+            for sid, (cached, total) in stock.recount(s).items()]
 
 
 def _published(s: Session, world: World, truth: Truth) -> list[str]:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import alerts
 from oneshop.ledger import models as m
-from oneshop.ledger import store
+from oneshop.ledger.account_state import account_state
 from oneshop.ledger.db import transaction
 
 AUTH_REFUSED = "credentials refused; the account is paused until they work again"
@@ -24,7 +24,7 @@ def succeeded(sessions: sessionmaker[Session], account: str, *, now: datetime,
               orders: bool) -> None:
     """A job went through: the failure streak ends; an orders pull ends a stale channel."""
     with transaction(sessions) as s:
-        state = store.account_state(s, account)
+        state = account_state(s, account)
         state.last_attempt_at = now
         if orders:
             state.last_success_at = now
@@ -39,7 +39,7 @@ def failed(sessions: sessionmaker[Session], account: str, job: str, error: str, 
            now: datetime, refused: bool = False) -> None:
     """A job failed; `refused` credentials also pause the account and raise `auth_failed`."""
     with transaction(sessions) as s:
-        state = store.account_state(s, account)
+        state = account_state(s, account)
         state.last_attempt_at = now
         state.consecutive_failures += 1
         state.last_error = error[:2000]
@@ -59,7 +59,7 @@ def paused(sessions: sessionmaker[Session], account: str) -> bool:
 def resume(sessions: sessionmaker[Session], account: str) -> None:
     """Un-pause; the episode of refused credentials ends with the next successful job."""
     with transaction(sessions) as s:
-        state = store.account_state(s, account)
+        state = account_state(s, account)
         state.paused = False
         state.consecutive_failures = 0
 

@@ -34,7 +34,7 @@ def history(ctx: click.Context, sku: str, as_json: bool) -> None:
 def adjust(ctx: click.Context, sku: str, delta: str, reason: str) -> None:
     """Correct a SKU's stock by ±N units (pushed by the service at its next poll)."""
     from oneshop.app import utcnow
-    from oneshop.ledger import store
+    from oneshop.ledger import stock
     from oneshop.ledger.db import transaction
 
     try:
@@ -42,13 +42,13 @@ def adjust(ctx: click.Context, sku: str, delta: str, reason: str) -> None:
     except ValueError:
         raise click.BadParameter(f"{delta!r} is not a whole number like +3 or -2") from None
     with _ledger(_config(ctx)) as ledger, transaction(ledger.sessions) as s:
-        ids = store.sku_ids(s, [sku])
+        ids = stock.sku_ids(s, [sku])
         if sku not in ids:
             raise click.ClickException(f"unknown SKU {sku!r}")
-        store.record_movement(s, sku_id=ids[sku], kind="adjust", delta=change,
+        stock.record_movement(s, sku_id=ids[sku], kind="adjust", delta=change,
                               source_key=f"adjust:{utcnow().isoformat()}:{uuid.uuid4()}",
                               reason=reason)
-        now_on_hand = store.on_hand(s, ids[sku])
+        now_on_hand = stock.on_hand(s, ids[sku])
     click.echo(f"{sku}: {change:+d} ({reason}); on hand now {now_on_hand}")
 
 

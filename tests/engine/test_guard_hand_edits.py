@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from oneshop.adopt import adopt_with
 from oneshop.ledger import models as m
-from oneshop.ledger import store
+from oneshop.ledger import stock
 from oneshop.ledger.db import transaction
 from oneshop.service import Runner
 from oneshop.testing import VirtualClock
@@ -79,8 +79,8 @@ def test_an_adjustment_zeroing_typed_units_is_still_held(shop: Shop) -> None:
     shop.type_on_gumroad(SKUS[:2], 2)  # one unit covers the oversold order: 1 left
     assert shop.gumroad(SKUS[:2]) == [1, 1]
     with transaction(shop.app.sessions) as s:  # a mistake: every unit written off
-        for sku, sku_id in store.sku_ids(s, SKUS[:2]).items():
-            store.record_movement(s, sku_id=sku_id, kind="adjust", delta=-1,
+        for sku, sku_id in stock.sku_ids(s, SKUS[:2]).items():
+            stock.record_movement(s, sku_id=sku_id, kind="adjust", delta=-1,
                                   source_key=f"adjust:test:{sku}", reason="mistake")
     assert shop.runner.poll("gumroad")
     assert shop.gumroad(SKUS[:2]) == [1, 1], "the guard let the zeros through"

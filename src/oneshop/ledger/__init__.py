@@ -6,14 +6,14 @@ functions that read and write them, one module per job:
 - `stock` SKUs, movements, on_hand; `binding` the binding's state machine (every write
   to what we believe a listing shows); `catalog` listings, links and push targets;
   `drift` hand edits found by a reconcile; `oversell` SKUs sold below zero;
+  `typed_over` hand edits over an oversold SKU (the bulk-zero guard asks);
 - `takeover` adopted counts and watermarks; `account_state` account health; `cursors`;
-  `records` rejected records and alerts; `views` read-only values for status, reports
-  and metrics; `bulk`, `bulk_params` the driver-level SQL of the hot path;
-- `store` the names the engine, service, CLI and simulation call through it.
+  `pushes` the log of stock writes; `records` rejected records and alerts; `views`
+  read-only values for status, reports and metrics; `bulk`, `bulk_params` the
+  driver-level SQL of the hot path.
 
-Callers get frozen values back, except where they still use ORM classes: the sync
-engine, the service and `app` (push rows, account health rows and credentials they
-write inside their own transactions), `alerts` (it stores the alert episodes), the
-demo and the simulation (they inspect the tables directly), and the migrations (the
-metadata).
+Callers get frozen values back, except where they still use ORM classes: `app` (the
+token rows of `LedgerTokenStore`, per-SKU overrides), `accountstate` (a job's end
+written to its account's row), `alerts` (it stores the alert episodes), the demo and
+the simulation (they inspect the tables directly), and the migrations (the metadata).
 """

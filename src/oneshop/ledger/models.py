@@ -93,7 +93,7 @@ class Binding(Base):
     __table_args__ = (
         UniqueConstraint("account", "external_id"),
         # Every page of orders looks up the few listings adopted after the takeover
-        # (store.load_cutoffs); without it that is a scan of every binding per page.
+        # (history.load_cutoffs); without it that is a scan of every binding per page.
         Index("ix_bindings_history_until", "account", "history_until"),
         COUNTER_PAGES)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
