@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from oneshop.sandboxshop import SandboxShop
 from structlog.testing import capture_logs
 
 from oneshop import accountstate, webhook_server
@@ -22,6 +21,7 @@ from oneshop.ledger import models as m
 from oneshop.ledgerwatch import LedgerWatch
 from oneshop.plugins import available_connectors
 from oneshop.service import Runner
+from oneshop.testing.shop import SandboxShop
 
 KIND = "gumroad"
 pytestmark = pytest.mark.skipif(KIND not in available_connectors(), reason="no gumroad")
