@@ -22,12 +22,12 @@ from pathlib import Path
 from sqlalchemy import update
 
 from oneshop import logs
-from oneshop.clock import VirtualClock
-from oneshop.ledger import catalog, store, takeover
+from oneshop.ledger import catalog, stock, takeover
 from oneshop.ledger import models as m
 from oneshop.ledger.db import transaction
-from oneshop.sandboxshop import KINDS, SandboxShop
 from oneshop.service import Runner
+from oneshop.testing import VirtualClock
+from oneshop.testing.shop import KINDS, SandboxShop
 from oneshop.values import Listing
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -54,8 +54,8 @@ def taken_over(app: object, ids: dict[str, dict[str, str]], counts: dict[str, in
             catalog.auto_link(s, kind, T0)
             catalog.believe_reads(s, seen, T0)
             takeover.mark_taken_over(s, kind, None, T0)
-        sku_ids = store.sku_ids(s, list(counts))
-        store.insert_movements(s, [(sku_ids[sku], "count", qty, f"count:bench:{sku}", None,
+        sku_ids = stock.sku_ids(s, list(counts))
+        stock.insert_movements(s, [(sku_ids[sku], "count", qty, f"count:bench:{sku}", None,
                                     None, "bench") for sku, qty in counts.items()])
         s.execute(update(m.Sku).values(adopted_at=T0))
 
