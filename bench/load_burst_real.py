@@ -36,7 +36,7 @@ from oneshop.ledger import models as m
 from oneshop.sim.check import check
 from oneshop.sim.model import Sale, Truth
 from oneshop.sim.real import spawn_service, tear_down
-from oneshop.sim.scenario import START
+from oneshop.sim.scenario import START, take_over
 from oneshop.sim.world import World
 
 POLL_S = 60.0
@@ -146,7 +146,9 @@ class Burst:
 
     def run(self) -> int:
         self.seed_catalog()
-        self.world.start()  # an App in this process, only to read the ledger
+        # An App in this process, to take the shop over (`oneshop adopt --min`: the
+        # service refuses to run before) and then to read the ledger.
+        take_over(self.world.start())
         for sb in self.world.sandboxes.values():
             sb.requests = 0
         self.proc = spawn_service(self.world, self.log_path, poll_seconds=POLL_S)
