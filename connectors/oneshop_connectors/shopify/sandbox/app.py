@@ -1,4 +1,5 @@
-"""The Admin API over HTTP: `/admin/api/{version}/graphql.json` and the token endpoint.
+"""The Admin API over HTTP: `/admin/api/{version}/graphql.json`, the token endpoint, and
+bulk operations' result files (`/_bulk/{num}.jsonl`, signed, no token).
 
 Each GraphQL request is parsed, validated against the real 2026-04 schema when it is
 present (then against the sandbox's subset), priced, charged to the leaky bucket,
