@@ -7,6 +7,7 @@ pages of ten sales; docs/connectors/gumroad.md has the trade-off.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from oneshop_connectors.gumroad.orders import (
     LONG_ORDER_OVERLAP,
@@ -26,9 +27,9 @@ def busy(rig: Rig, minutes: int, per_minute: int = 20) -> str:
 
 
 def test_short_polls_re_read_two_minutes_and_every_fifth_minute_fifteen(rig: Rig) -> None:
-    assert (ORDER_OVERLAP, LONG_ORDER_OVERLAP, LONG_OVERLAP_EVERY) == (
-        ORDER_OVERLAP.__class__(minutes=2), LONG_ORDER_OVERLAP.__class__(minutes=15),
-        LONG_OVERLAP_EVERY.__class__(minutes=5))
+    assert timedelta(minutes=2) == ORDER_OVERLAP
+    assert timedelta(minutes=15) == LONG_ORDER_OVERLAP
+    assert timedelta(minutes=5) == LONG_OVERLAP_EVERY
     product = busy(rig, 20)
     rig.pull()
     used = []
