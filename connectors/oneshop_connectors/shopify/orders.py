@@ -118,7 +118,7 @@ def full_pages(conn: ShopifyConnector, search: str) -> Iterator[Batch]:
 
 def stamped_pages(conn: ShopifyConnector, search: str) -> Iterator[Batch]:
     """Per page of stamps: the orders, read in full only where new or changed."""
-    derived = queries.page_size(queries.ORDER_STAMP_COST, queries.MAX_PAGE)
+    derived = queries.page_size(queries.ORDER_STAMP_COST, conn.settings.page_size)
     after: str | None = None
     while True:
         def page(first: int, after: str | None = after) -> dict[str, Any]:
@@ -141,7 +141,7 @@ def stamped_pages(conn: ShopifyConnector, search: str) -> Iterator[Batch]:
 def read_by_id(conn: ShopifyConnector, ids: list[str]) -> dict[str, Mapped]:
     """These orders in full (an id Shopify answers null for, deleted since, is left out)."""
     found: dict[str, Mapped] = {}
-    derived = queries.ids_per_read(queries.ORDER_NODE_COST)
+    derived = queries.ids_per_read(queries.ORDER_NODE_COST, conn.settings.page_size)
     start = 0
     while start < len(ids):
         def read(size: int, start: int = start) -> tuple[int, dict[str, Any]]:
