@@ -3,8 +3,9 @@
 Paged, 249 variants cost about 1,000 points: 10,000 variants wait ~6 minutes for the
 bucket at the standard 100 points/s, 100,000 over an hour. A bulk operation costs the run
 mutation and a point per status check. The switch is `bulk_threshold_variants`; the size
-comes from the last read, or, the first time in a process, from `productVariantsCount`
-asked with the first page (one point; that page is kept, bulk skips its variants).
+is the last read's, and every paged read asks `productVariantsCount` with its first page
+(one point): at the threshold, the rest is read in bulk (that page is kept, bulk skips
+its variants), so a process's first read of a large shop costs one page.
 
 A bulk read that fails for a reason worth another try (FAILED with INTERNAL_SERVER_ERROR,
 an expired URL) runs once more; any other fault, or a second one, reads page by page from
