@@ -37,7 +37,7 @@ from oneshop.testing import VirtualClock
 from sim.check import check
 from sim.model import Sale, Truth
 from sim.real import spawn_service, tear_down
-from sim.scenario import START
+from sim.scenario import START, take_over
 from sim.world import World
 
 POLL_S = 60.0
@@ -147,7 +147,9 @@ class Burst:
 
     def run(self) -> int:
         self.seed_catalog()
-        self.world.start()  # an App in this process, only to read the ledger
+        # An App in this process, to take the shop over (`oneshop adopt --min`: the
+        # service refuses to run before) and then to read the ledger.
+        take_over(self.world.start())
         for sb in self.world.sandboxes.values():
             sb.requests = 0
         self.proc = spawn_service(self.world, self.log_path, poll_seconds=POLL_S)

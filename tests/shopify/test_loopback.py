@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import httpx
@@ -55,3 +56,25 @@ def test_shopify_specific_controls_over_http() -> None:
     assert refund.json()["refund_id"].startswith("gid://shopify/Refund/")
     assert sandbox.quantity(item) == 4
     assert (sold_out.status_code, missing.status_code) == (409, 404)
+
+
+def test_a_bulk_read_over_loopback_downloads_its_file_from_the_served_host() -> None:
+    sandbox = ShopifySandbox(seed=9)
+    sandbox.bulk.start_delay_s = 0.0  # and 1 s running: real time, real sleeps
+    served = sandboxkit.serve(sandbox.wsgi_app)
+    try:
+        sandbox.add_variants(30)
+        settings = connector.settings_model.model_validate({
+            **sandbox.connector_settings(served.url), "bulk_threshold_variants": 10,
+            "page_size": 10})
+        ctx = ConnectorContext(account="loop", clock=lambda: datetime.now(UTC),
+                               sleep=time.sleep, token_store=MemoryTokenStore())
+        live = connector.build(settings, ctx)
+        httpx.post(f"{served.url}/_sandbox/shopify/bulk_faults", json={"kind": "url_expired"})
+        first = [li.external_id for page in live.fetch_listings() for li in page.listings]
+        again = [li.external_id for page in live.fetch_listings() for li in page.listings]
+        live.close()
+    finally:
+        served.close()
+    assert len(first) == len(set(first)) == 30 and sorted(again) == sorted(first)
+    assert sandbox.bulk.downloads == 3  # expired once, then two good files

@@ -1,9 +1,10 @@
 """Pulling sales from /v2/sales: orders since the cursor, and the units counted against caps.
 
-A poll reads newest first down to its floor: the newest sale booked, less ORDER_OVERLAP.
-Once an hour (and on the first poll) it reads back over the refund window instead, which
-also recounts the units of that window (units.py); the very first poll, or one whose
-cursor holds no units, reads the whole history once to count them.
+A poll reads newest first down to its floor: the newest sale booked, less ORDER_OVERLAP
+(less LONG_ORDER_OVERLAP every LONG_OVERLAP_EVERY). Once an hour (and on the first poll)
+it reads back over the refund window instead, which also recounts the units of that
+window (units.py); the very first poll, or one whose cursor holds no units, reads the
+whole history once to count them.
 """
 
 from __future__ import annotations
@@ -25,9 +26,15 @@ if TYPE_CHECKING:
 
 # /v2/sales lists only completed sales, stamped with the time the purchase *started*: a
 # purchase still being charged when we poll shows up later with an older created_at.
-# Re-reading this much before the newest sale we booked catches those; the ledger dedupes,
-# and the units tally remembers the ids of what it counted in this span.
-ORDER_OVERLAP = timedelta(minutes=15)
+# Re-reading before the newest sale we booked catches those; the ledger dedupes, and the
+# units tally remembers the ids of what it counted in the longest span. The sales list
+# has no cheap listing (ids and times only), so the re-read is paid in whole pages: every
+# poll re-reads ORDER_OVERLAP, which a card charge fits in; every LONG_OVERLAP_EVERY, a
+# poll re-reads LONG_ORDER_OVERLAP, for the slow ones (3-D Secure, PayPal), which are then
+# booked up to LONG_OVERLAP_EVERY later than a 15-minute overlap on every poll would.
+ORDER_OVERLAP = timedelta(minutes=2)
+LONG_ORDER_OVERLAP = timedelta(minutes=15)
+LONG_OVERLAP_EVERY = timedelta(minutes=5)
 # The `after` filter takes whole dates, read in the seller's time zone, not UTC: starting
 # a day earlier than the UTC date keeps every zone inside the window.
 DATE_FILTER_SLACK = timedelta(days=1)
@@ -43,6 +50,7 @@ class Plan:
 
     started: datetime
     rescan: bool
+    long: bool  # the long overlap (else the short one)
     order_floor: datetime
     read_floor: datetime
     window_from: datetime
@@ -51,7 +59,8 @@ class Plan:
 def plan(state: OrdersCursor, started: datetime, rescan_days: int) -> Plan:
     window_from = started - timedelta(days=rescan_days)
     rescan = state.tally is None or started >= state.rescan_at
-    order_floor = state.since - ORDER_OVERLAP
+    long = rescan or state.long_at is None or started >= state.long_at
+    order_floor = state.since - (LONG_ORDER_OVERLAP if long else ORDER_OVERLAP)
     if rescan:
         order_floor = min(order_floor, window_from)
     if state.tally is None:
@@ -60,7 +69,7 @@ def plan(state: OrdersCursor, started: datetime, rescan_days: int) -> Plan:
         read_floor = min(order_floor, state.tally.window_from)
     else:
         read_floor = order_floor
-    return Plan(started=started, rescan=rescan, order_floor=order_floor,
+    return Plan(started=started, rescan=rescan, long=long, order_floor=order_floor,
                 read_floor=read_floor, window_from=window_from)
 
 
@@ -97,10 +106,12 @@ def fetch_orders(connector: GumroadConnector, cursor: str | None) -> Iterator[Or
             since = min(newest, started)
             connector.tally = final_tally(connector.tally, state.tally,
                                           counted if p.rescan else page, p,
-                                          ids_from=since - ORDER_OVERLAP)
+                                          ids_from=since - LONG_ORDER_OVERLAP)
             done = OrdersCursor(since=since, tally=connector.tally,
                                 rescan_at=started + REFUND_RESCAN_EVERY if p.rescan
-                                else state.rescan_at)
+                                else state.rescan_at,
+                                long_at=started + LONG_OVERLAP_EVERY if p.long
+                                else state.long_at)
             yield OrdersPage(orders=orders, rejected=rejected, cursor=done.encode())
             return
     except GeneratorExit:

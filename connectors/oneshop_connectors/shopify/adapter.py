@@ -1,10 +1,11 @@
-"""The Shopify connector: catalog, orders changed since a cursor, and stock pushes."""
+"""The Shopify connector: catalog (catalog.py), orders changed since a cursor (orders.py),
+and stock pushes."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from oneshop.errors import ConfigError
@@ -12,41 +13,24 @@ from oneshop.http import new_client
 from oneshop.protocols import ConnectorContext
 from oneshop.values import (
     Budget,
-    Listing,
     ListingsPage,
-    Order,
     OrdersPage,
     PushResult,
-    Rejected,
     StockLevel,
 )
-from oneshop_connectors.shopify import mapping, queries
+from oneshop_connectors.shopify import catalog, mapping, orders, queries
 from oneshop_connectors.shopify.auth import ClientCredentials, StaticToken, TokenSource
-from oneshop_connectors.shopify.client import CostExceeded, GraphQLClient
+from oneshop_connectors.shopify.bulk import BulkReader
+from oneshop_connectors.shopify.client import GraphQLClient
+from oneshop_connectors.shopify.orders import ORDER_OVERLAP, format_cursor, parse_cursor
 from oneshop_connectors.shopify.paging import PageSizes
 
 if TYPE_CHECKING:
     from oneshop_connectors.shopify import ShopifySettings
 
-# Re-read orders updated in the last few minutes before the cursor: Shopify's search index
-# (behind `query: "updated_at:…"`) can lag behind recent writes, and DateTime has whole
-# seconds. Re-reading is harmless: the ledger dedupes by order id + line id.
-ORDER_OVERLAP = timedelta(minutes=5)
-CURSOR_PREFIX = "updated_at>="
 STALE = "CHANGE_FROM_QUANTITY_STALE"
-
-
-def format_cursor(moment: datetime) -> str:
-    return CURSOR_PREFIX + moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_cursor(cursor: str) -> datetime:
-    if not cursor.startswith(CURSOR_PREFIX):
-        raise ValueError("not a Shopify orders cursor")
-    try:
-        return mapping.timestamp(cursor.removeprefix(CURSOR_PREFIX), "cursor")
-    except mapping.Unmappable as exc:
-        raise ValueError(f"not a Shopify orders cursor: {exc}") from None
+__all__ = ["ORDER_OVERLAP", "ShopifyConnector", "format_cursor", "idempotency_key",
+           "parse_cursor"]
 
 
 def idempotency_key(levels: Sequence[StockLevel]) -> str:
@@ -81,6 +65,21 @@ class ShopifyConnector:
         self.gql = GraphQLClient(self._http, ctx, auth, api_version=settings.api_version)
         self._location: str | None = None
         self.pages = PageSizes(ctx.account)
+        self.bulk = BulkReader(self.gql, self._http, ctx)
+        # Variants seen by the last catalog read (None: not read yet in this process).
+        self.catalog_size: int | None = None
+        self.read_orders = orders.ReadOrders()
+
+    @property
+    def settings(self) -> ShopifySettings:
+        return self._settings
+
+    @property
+    def account(self) -> str:
+        return self._ctx.account
+
+    def clock(self) -> datetime:
+        return self._ctx.clock()
 
     def __repr__(self) -> str:
         return f"ShopifyConnector(shop={self._settings.shop!r})"
@@ -118,79 +117,11 @@ class ShopifyConnector:
         return self._location
 
     def fetch_listings(self) -> Iterator[ListingsPage]:
-        location = self.location_id()
-        derived = queries.page_size(queries.VARIANT_NODE_COST, self._settings.page_size)
-        after: str | None = None
-        while True:
-            def page(first: int, after: str | None = after) -> dict[str, Any]:
-                return self.gql.execute(queries.VARIANTS, {
-                    "first": first, "after": after, "locationId": location},
-                    name="OneshopVariants")
-            data = self.pages.call("OneshopVariants", derived, page)
-            connection = data["productVariants"]
-            listings: list[Listing] = []
-            rejected: list[Rejected] = []
-            for node in connection["nodes"]:
-                mapped = mapping.listing_from_variant(node, location)
-                (listings if isinstance(mapped, Listing) else rejected).append(mapped)  # type: ignore[arg-type]
-            yield ListingsPage(listings=tuple(listings), rejected=tuple(rejected))
-            if not connection["pageInfo"]["hasNextPage"]:
-                return
-            after = connection["pageInfo"]["endCursor"]
+        return catalog.fetch_listings(self)
 
     # --- orders -------------------------------------------------------------------
     def fetch_orders(self, cursor: str | None) -> Iterator[OrdersPage]:
-        started = self._ctx.clock()
-        since = (parse_cursor(cursor) if cursor is not None
-                 else started - timedelta(days=self._settings.order_lookback_days))
-        search = f"updated_at:>='{since.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
-        derived = queries.page_size(queries.ORDER_NODE_COST, self._settings.page_size)
-        after: str | None = None
-        while True:
-            def page(first: int, after: str | None = after) -> dict[str, Any]:
-                return self.gql.execute(queries.ORDERS, {
-                    "first": first, "after": after, "query": search,
-                    "lines": queries.ORDER_LINES, "refunds": queries.ORDER_REFUNDS,
-                    "refundLines": queries.ORDER_REFUND_LINES}, name="OneshopOrders")
-            data = self.pages.call("OneshopOrders", derived, page)
-            connection = data["orders"]
-            orders, rejected, last_seen = self._map_orders(connection["nodes"])
-            more = connection["pageInfo"]["hasNextPage"] is True
-            # Never past the moment this fetch started; mid-way, not past what was seen.
-            mark = min(last_seen or since, started) if more else started
-            yield OrdersPage(orders=tuple(orders), rejected=tuple(rejected),
-                             cursor=format_cursor(max(since, mark - ORDER_OVERLAP)))
-            if not more:
-                return
-            after = connection["pageInfo"]["endCursor"]
-
-    def _map_orders(self, nodes: list[Any]) -> tuple[list[Order], list[Rejected], datetime | None]:
-        orders: list[Order] = []
-        rejected: list[Rejected] = []
-        last_seen: datetime | None = None
-        for node in nodes:
-            if mapping.needs_full_read(node, queries.ORDER_REFUNDS):
-                node = self._read_order(node)
-            mapped = (mapping.rejected("order: more lines or refunds than one read carries",
-                                       node)
-                      if mapping.needs_full_read(node, queries.BIG_ORDER_REFUNDS)
-                      else mapping.order_from_node(node))
-            if isinstance(mapped, Order):
-                orders.append(mapped)
-                last_seen = max(last_seen or mapped.updated_at, mapped.updated_at)
-            else:
-                rejected.append(mapped)
-        return orders, rejected, last_seen
-
-    def _read_order(self, node: Any) -> Any:
-        try:
-            data = self.gql.execute(queries.ORDER, {
-                "id": node.get("id"), "lines": queries.BIG_ORDER_LINES,
-                "refunds": queries.BIG_ORDER_REFUNDS,
-                "refundLines": queries.BIG_ORDER_REFUND_LINES}, name="OneshopOrder")
-        except CostExceeded:
-            return node  # Shopify prices it dearer than we do: kept aside, not lost
-        return data.get("order") or node
+        return orders.fetch_orders(self, cursor)
 
     # --- stock --------------------------------------------------------------------
     def push_stock(self, levels: Sequence[StockLevel]) -> Sequence[PushResult]:

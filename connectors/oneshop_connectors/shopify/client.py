@@ -87,7 +87,9 @@ class GraphQLClient:
             return
         short = min(need, self.throttle.maximum) - self.throttle.projected(self._ctx.clock())
         if short > 0:
-            wait_s = short / self.throttle.restore_rate
+            # Whole tenths, rounded up: an exact quotient (2.51 s at 100/s) refills to
+            # 250.99999… points in floating point, one short of the query's price.
+            wait_s = math.ceil(short / self.throttle.restore_rate * 10) / 10
             self.throttle_wait_s += wait_s
             self._ctx.sleep(wait_s)
 

@@ -9,6 +9,9 @@ tests/shopify/test_cost.py prices every document against the real schema by thes
 
 from __future__ import annotations
 
+import json
+import re
+
 MAX_QUERY_COST = 1000
 MAX_PAGE = 250
 
@@ -24,7 +27,9 @@ query OneshopLocations($first: Int!, $after: String) {
 # One variant costs 4: the variant, its inventory item, the level, the quantities list.
 VARIANT_NODE_COST = 4
 VARIANTS = """
-query OneshopVariants($first: Int!, $after: String, $locationId: ID!) {
+query OneshopVariants($first: Int!, $after: String, $locationId: ID!,
+                      $withCount: Boolean = false, $countLimit: Int = 10000) {
+  productVariantsCount(limit: $countLimit) @include(if: $withCount) { count precision }
   productVariants(first: $first, after: $after, sortKey: ID) {
     nodes {
       id
@@ -138,6 +143,81 @@ mutation OneshopSetQuantities($input: InventorySetQuantitiesInput!, $key: String
   }
 }
 """
+
+# --- documents of large shops (bulk catalog reads, cheap order overlaps) ----------------
+# The catalog in one bulk operation: the same fields as VARIANTS, without paging. A bulk
+# query takes no variables, so the location GID is written into the text (bulk_variants).
+BULK_VARIANTS = """
+{
+  productVariants(sortKey: ID) {
+    edges {
+      node {
+        id
+        sku
+        displayName
+        inventoryItem {
+          id
+          sku
+          tracked
+          inventoryLevel(locationId: %s) {
+            quantities(names: ["available"]) { name quantity }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+BULK_RUN = """
+mutation OneshopBulkRun($query: String!) {
+  bulkOperationRunQuery(query: $query) {
+    bulkOperation { id status }
+    userErrors { code field message }
+  }
+}
+"""
+BULK_OPERATION = """
+query OneshopBulkOperation($id: ID!) {
+  bulkOperation(id: $id) { id status errorCode objectCount url partialDataUrl }
+}
+"""
+BULK_CANCEL = """
+mutation OneshopBulkCancel($id: ID!) {
+  bulkOperationCancel(id: $id) {
+    bulkOperation { id status }
+    userErrors { field message }
+  }
+}
+"""
+# The overlap re-read: ids and update times only (one point an order: 250 cost 252).
+ORDER_STAMPS = """
+query OneshopOrderStamps($first: Int!, $after: String, $query: String!) {
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    nodes { id updatedAt }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+ORDER_STAMP_COST = 1
+# New or changed orders of the overlap, by id: `nodes(ids:)` is a plain list, so each id
+# costs one whole order (ORDER_NODE_COST), the same nine a read as a page of ORDERS.
+ORDERS_BY_ID = ORDER_FIELDS + """
+query OneshopOrdersById($ids: [ID!]!, $lines: Int!, $refunds: Int!, $refundLines: Int!) {
+  nodes(ids: $ids) { ... on Order { ...OneshopOrder } }
+}
+"""
+# Sent only by large shops or on later polls; a busy paged session sends ALL_DOCUMENTS.
+SCALE_DOCUMENTS = {"BULK_RUN": BULK_RUN, "BULK_OPERATION": BULK_OPERATION,
+                   "BULK_CANCEL": BULK_CANCEL, "ORDER_STAMPS": ORDER_STAMPS,
+                   "ORDERS_BY_ID": ORDERS_BY_ID}
+
+
+def bulk_variants(location_gid: str) -> str:
+    """BULK_VARIANTS at one location; the GID is checked, as it becomes query text."""
+    if not re.fullmatch(r"gid://shopify/Location/\d+", location_gid):
+        raise ValueError(f"not a location GID: {location_gid!r}")
+    return BULK_VARIANTS % json.dumps(location_gid)
+
 
 ALL_DOCUMENTS = {"LOCATIONS": LOCATIONS, "VARIANTS": VARIANTS, "ORDERS": ORDERS,
                  "ORDER": ORDER, "ITEM_LEVELS": ITEM_LEVELS, "SET_QUANTITIES": SET_QUANTITIES}

@@ -1,4 +1,5 @@
-"""The Admin API over HTTP: `/admin/api/{version}/graphql.json` and the token endpoint.
+"""The Admin API over HTTP: `/admin/api/{version}/graphql.json`, the token endpoint, and
+bulk operations' result files (`/_bulk/{num}.jsonl`, signed, no token).
 
 Each GraphQL request is parsed, validated against the real 2026-04 schema when it is
 present (then against the sandbox's subset), priced, charged to the leaky bucket,
@@ -39,6 +40,8 @@ INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wr
 URLS = Map([
     Rule("/admin/api/<version>/graphql.json", endpoint="graphql", methods=["POST"]),
     Rule("/admin/oauth/access_token", endpoint="token", methods=["POST"]),
+    # Bulk operation results; on Shopify a signed storage URL on another host.
+    Rule("/_bulk/<name>.jsonl", endpoint="bulk_file", methods=["GET"]),
 ])
 
 
@@ -120,16 +123,25 @@ def api_app(sandbox: ShopifySandbox) -> Callable[..., Iterable[bytes]]:
         request = Request(environ)
         adapter = URLS.bind_to_environ(environ)
         try:
-            endpoint, _args = adapter.match()
+            endpoint, args = adapter.match()
         except Exception:  # werkzeug's NotFound / MethodNotAllowed
             response = json_response({"errors": "Not Found"}, 404)
         else:
             response = (graphql_endpoint(sandbox, request) if endpoint == "graphql"
-                        else token_endpoint(sandbox, request))
+                        else bulk_file(sandbox, str(args["name"]), request)
+                        if endpoint == "bulk_file" else token_endpoint(sandbox, request))
         sandbox.after_response()
         result: Iterable[bytes] = response(environ, start_response)
         return result
     return app
+
+
+def bulk_file(sandbox: ShopifySandbox, name: str, request: Request) -> Response:
+    """A result file: no access token (the URL is signed), 403 once the URL expired."""
+    with sandbox.state.lock:
+        status, body = sandbox.bulk.download(name, request.args.get("sig", ""))
+    return Response(body, status=status, mimetype="application/jsonl" if status == 200
+                    else "application/xml")
 
 
 def token_endpoint(sandbox: ShopifySandbox, request: Request) -> Response:
@@ -178,7 +190,8 @@ def graphql_endpoint(sandbox: ShopifySandbox, request: Request) -> Response:
     if operation is None:
         return json_response({"errors": [{"message": "No operation named "
                                           f"{operation_name!r}"}]})
-    return run_operation(sandbox, document, operation, fragments, variables, operation_name)
+    return run_operation(sandbox, document, operation, fragments, variables, operation_name,
+                         request.host_url.rstrip("/"))
 
 
 def refuse_by_cost(sandbox: ShopifySandbox, requested: int, headers: dict[str, str],
@@ -202,7 +215,7 @@ def refuse_by_cost(sandbox: ShopifySandbox, requested: int, headers: dict[str, s
 
 def run_operation(sandbox: ShopifySandbox, document: Any, operation: OperationDefinitionNode,
                   fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any],
-                  operation_name: str | None) -> Response:
+                  operation_name: str | None, host_url: str = "http://sandbox") -> Response:
     schema = subset_schema()
     requested = query_cost(schema, operation, fragments, variables,
                            lists=sandbox.list_pricing)
@@ -215,6 +228,7 @@ def run_operation(sandbox: ShopifySandbox, document: Any, operation: OperationDe
     with sandbox.state.lock:
         root = sandbox.root
         root.search_warnings.clear()
+        root.host_url = host_url
         result = execute_sync(schema, document, root_value=root.value(),
                          variable_values=variables, operation_name=operation_name)
         warnings = list(root.search_warnings)

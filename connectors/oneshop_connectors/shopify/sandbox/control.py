@@ -20,6 +20,7 @@ from oneshop.testing import sandboxkit
 from oneshop.values import TokenPair
 from oneshop_connectors.shopify.sandbox import webhooks
 from oneshop_connectors.shopify.sandbox.app import SERVED_VERSION, api_app
+from oneshop_connectors.shopify.sandbox.bulk import BulkOperations
 from oneshop_connectors.shopify.sandbox.control_http import control_http
 from oneshop_connectors.shopify.sandbox.cost import MAX_QUERY_COST, LeakyBucket, ListPricing
 from oneshop_connectors.shopify.sandbox.nodes import iso
@@ -73,7 +74,9 @@ class ShopifySandbox:
         self._subscribers: list[tuple[str, str, httpx.BaseTransport | None]] = []
         self._pending: list[webhooks.Delivery] = []
         self._lock = threading.Lock()
-        self.root = Root(self.state, on_level_change=self._level_changed)
+        # Bulk query operations (bulk.py); its settings and faults are plain attributes.
+        self.bulk = BulkOperations(self.clock)
+        self.root = Root(self.state, on_level_change=self._level_changed, bulk=self.bulk)
         api = sandboxkit.with_faults(api_app(self), self.faults,
                                      is_api=lambda path: path.startswith("/admin/"))
         self.wsgi_app = sandboxkit.mount(api, control_http(self, sandboxkit.control_app(self)))
@@ -237,6 +240,21 @@ class ShopifySandbox:
     def set_plan(self, *, bucket_size: float, restore_rate: float) -> None:
         self.bucket = LeakyBucket(maximum=bucket_size, restore_rate=restore_rate,
                                   clock=self.clock)
+
+    def fail_next_bulk(self, error_code: str = "INTERNAL_SERVER_ERROR") -> None:
+        """The next bulk operation ends FAILED with this errorCode (partial data kept)."""
+        with self.state.lock:
+            self.bulk.add_fault("failed", error_code)
+
+    def cancel_next_bulk(self) -> None:
+        """The next bulk operation is canceled half-way through its run."""
+        with self.state.lock:
+            self.bulk.add_fault("canceled")
+
+    def expire_next_bulk_url(self) -> None:
+        """The next bulk operation's URL expires right after it is first shown."""
+        with self.state.lock:
+            self.bulk.add_fault("url_expired")
 
     def exhaust_budget(self) -> None:
         """Empty the bucket: the next costly query is THROTTLED."""

@@ -6,6 +6,7 @@ POST /_sandbox/shopify/refunds {order_id, line_index?, quantity?, restock?} -> {
 POST /_sandbox/shopify/plan {bucket_size, restore_rate, throttle_http_status?}
 POST /_sandbox/shopify/exhaust_budget
 POST /_sandbox/shopify/faults {kind: drop|drop_response|slow, count, delay_s?}
+POST /_sandbox/shopify/bulk_faults {kind: failed|canceled|url_expired, error_code?}
 POST /_sandbox/shopify/webhooks {url, secret?}
 GET  /_sandbox/shopify/credentials -> {access_token, client_id, client_secret}
 Everything else under /_sandbox/ is the shared control surface (sandboxkit.control_app).
@@ -50,6 +51,12 @@ def handle(sandbox: ShopifySandbox, action: str, body: dict[str, Any]) -> dict[s
         {"drop": lambda: sandbox.drop_next(count),
          "drop_response": lambda: sandbox.drop_next_responses(count),
          "slow": lambda: sandbox.slow_next(count, float(body.get("delay_s", 1.0)))}[kind]()
+        return {}
+    if action == "bulk_faults":
+        {"failed": lambda: sandbox.fail_next_bulk(
+            str(body.get("error_code", "INTERNAL_SERVER_ERROR"))),
+         "canceled": sandbox.cancel_next_bulk,
+         "url_expired": sandbox.expire_next_bulk_url}[body["kind"]]()
         return {}
     if action == "webhooks":
         sandbox.deliver_webhooks_to(body["url"], body.get("secret"))

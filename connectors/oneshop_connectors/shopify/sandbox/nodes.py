@@ -7,6 +7,7 @@ arguments, so each node is a dict whose costly or argument-taking fields are fun
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -29,6 +30,8 @@ from oneshop_connectors.shopify.sandbox.state import (
 T = TypeVar("T")
 JSON = dict[str, Any]
 MAX_PAGE = 250
+# Set while a bulk operation runs its query: connections take no `first` and have no end.
+UNBOUNDED: ContextVar[bool] = ContextVar("UNBOUNDED", default=False)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -43,10 +46,12 @@ def money(amount: str) -> JSON:
 def paginate(items: Sequence[T], *, key: Callable[[T], tuple[int, str | None]],
              to_node: Callable[[T], JSON], first: int | None, after: str | None) -> JSON:
     """A Relay connection; cursors name the last node's sort value, so they survive edits."""
-    if first is None:
+    if UNBOUNDED.get():
+        first = len(items)
+    elif first is None:
         raise GraphQLError("you must provide one of first or last",
                            extensions={"code": "BAD_REQUEST"})
-    if first > MAX_PAGE or first < 0:
+    elif first > MAX_PAGE or first < 0:
         raise GraphQLError(f"The maximum number of items per page is {MAX_PAGE}.",
                            extensions={"code": "BAD_REQUEST"})
     start = 0

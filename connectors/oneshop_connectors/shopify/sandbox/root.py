@@ -1,4 +1,5 @@
-"""Root fields: the queries and the `inventorySetQuantities` mutation, with idempotency."""
+"""Root fields: the queries, `inventorySetQuantities` (with idempotency) and the bulk
+query operations (bulk.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import GraphQLError, GraphQLResolveInfo, value_from_ast_untyped
+from graphql import (
+    GraphQLError,
+    GraphQLResolveInfo,
+    execute_sync,
+    value_from_ast_untyped,
+)
 
 from oneshop_connectors.shopify.sandbox import search
-from oneshop_connectors.shopify.sandbox.nodes import JSON, Nodes, iso, paginate
+from oneshop_connectors.shopify.sandbox.app import subset_schema
+from oneshop_connectors.shopify.sandbox.bulk import (
+    BulkOperations,
+    Operation,
+    check_bulk_query,
+    flatten,
+)
+from oneshop_connectors.shopify.sandbox.nodes import JSON, UNBOUNDED, Nodes, iso, paginate
 from oneshop_connectors.shopify.sandbox.state import Order, ShopState, gid, gid_num
 
 REASONS = frozenset({"correction", "cycle_count_available", "damaged", "movement_created",
@@ -30,6 +43,8 @@ class Root:
     idempotency: dict[str, tuple[str, JSON]] = field(default_factory=dict)
     adjustment_groups: int = 0
     search_warnings: list[str] = field(default_factory=list)
+    bulk: BulkOperations | None = None
+    host_url: str = "http://sandbox"  # where result files are served (the request's host)
 
     def value(self) -> JSON:
         nodes = Nodes(self.state)
@@ -46,7 +61,56 @@ class Root:
             "order": lambda info, id: nodes.by_gid(id) if "/Order/" in id else None,
             "orders": self.orders,
             "inventorySetQuantities": self.set_quantities,
+            "productVariantsCount": self.variants_count,
+            "bulkOperation": self.bulk_operation,
+            "bulkOperationRunQuery": self.bulk_run,
+            "bulkOperationCancel": self.bulk_cancel,
         }
+
+    def variants_count(self, info: Any, query: str | None = None,
+                       limit: int | None = 10000) -> JSON:
+        """"The upper bound on count value before returning a result. Use `null` to have
+        no limit."; a count cut at the bound is AT_LEAST ("A limit was imposed and
+        reached")."""
+        total = len(self.state.variants)
+        if limit is not None and total > limit:
+            return {"count": limit, "precision": "AT_LEAST"}
+        return {"count": total, "precision": "EXACT"}
+
+    def _operation(self, operation_id: str) -> Operation | None:
+        num = gid_num(operation_id, "BulkOperation")
+        return self.bulk.operations.get(num) if self.bulk and num is not None else None
+
+    def bulk_operation(self, info: Any, id: str) -> JSON | None:
+        op = self._operation(id)
+        return self.bulk.view(op, self.host_url) if self.bulk and op else None
+
+    def bulk_run(self, info: Any, query: str, groupObjects: bool = False) -> JSON:
+        assert self.bulk is not None
+        if self.bulk.running() >= self.bulk.query_limit:
+            return bulk_error("OPERATION_IN_PROGRESS", "A bulk query operation for this app "
+                              "and shop is already in progress.")
+        document, problem = check_bulk_query(query)
+        if problem:
+            return bulk_error("INVALID", problem)
+        token = UNBOUNDED.set(True)
+        try:
+            result = execute_sync(subset_schema(), document, root_value=self.value())
+        finally:
+            UNBOUNDED.reset(token)
+        if result.errors:
+            return bulk_error("INVALID", result.errors[0].message)
+        lines, roots = flatten(result.data or {})
+        op = self.bulk.create(self.state.next_id(), query, lines, roots)
+        return {"bulkOperation": self.bulk.view(op, self.host_url), "userErrors": []}
+
+    def bulk_cancel(self, info: Any, id: str) -> JSON:
+        op = self._operation(id)
+        if self.bulk is None or op is None:
+            return {"bulkOperation": None, "userErrors": [
+                {"field": ["id"], "message": "Bulk operation does not exist"}]}
+        self.bulk.cancel(op)
+        return {"bulkOperation": self.bulk.view(op, self.host_url), "userErrors": []}
 
     def locations(self, info: Any, first: int | None = None, after: str | None = None,
                   includeInactive: bool = False, **_: Any) -> JSON:
@@ -121,6 +185,11 @@ class Root:
                  "referenceDocumentUri": data.get("referenceDocumentUri"),
                  "changes": partial_changes(changes)}
         return {"inventoryAdjustmentGroup": group, "userErrors": []}
+
+
+def bulk_error(code: str, message: str) -> JSON:
+    return {"bulkOperation": None,
+            "userErrors": [{"code": code, "field": ["query"], "message": message}]}
 
 
 def partial_changes(changes: list[JSON]) -> Callable[..., list[JSON]]:

@@ -11,6 +11,8 @@ schema { query: QueryRoot mutation: Mutation }
 directive @idempotent(key: String!) on FIELD
 scalar DateTime
 scalar Decimal
+scalar URL
+scalar UnsignedInt64
 
 interface Node { id: ID! }
 interface DisplayableError { field: [String!] message: String! }
@@ -165,6 +167,44 @@ type QueryRoot {
   order(id: ID!): Order
   orders(first: Int, after: String, last: Int, before: String, reverse: Boolean,
     sortKey: OrderSortKeys, query: String, savedSearchId: ID): OrderConnection!
+  productVariantsCount(query: String, limit: Int = 10000): Count
+  bulkOperation(id: ID!): BulkOperation
+}
+
+enum CountPrecision { EXACT AT_LEAST }
+type Count { count: Int! precision: CountPrecision! }
+
+enum BulkOperationStatus { CANCELED CANCELING COMPLETED CREATED EXPIRED FAILED RUNNING }
+enum BulkOperationErrorCode { ACCESS_DENIED INTERNAL_SERVER_ERROR TIMEOUT }
+enum BulkOperationType { QUERY MUTATION }
+type BulkOperation implements Node {
+  completedAt: DateTime
+  createdAt: DateTime!
+  errorCode: BulkOperationErrorCode
+  fileSize: UnsignedInt64
+  id: ID!
+  objectCount: UnsignedInt64!
+  partialDataUrl: URL
+  query: String!
+  rootObjectCount: UnsignedInt64!
+  status: BulkOperationStatus!
+  type: BulkOperationType!
+  url: URL
+}
+enum BulkOperationUserErrorCode { OPERATION_IN_PROGRESS INVALID LIMIT_REACHED }
+type BulkOperationUserError implements DisplayableError {
+  code: BulkOperationUserErrorCode
+  field: [String!]
+  message: String!
+}
+type BulkOperationRunQueryPayload {
+  bulkOperation: BulkOperation
+  userErrors: [BulkOperationUserError!]!
+}
+type UserError implements DisplayableError { field: [String!] message: String! }
+type BulkOperationCancelPayload {
+  bulkOperation: BulkOperation
+  userErrors: [UserError!]!
 }
 
 input InventoryQuantityInput {
@@ -213,5 +253,8 @@ type InventorySetQuantitiesPayload {
 }
 type Mutation {
   inventorySetQuantities(input: InventorySetQuantitiesInput!): InventorySetQuantitiesPayload
+  bulkOperationRunQuery(query: String!, groupObjects: Boolean! = false
+    ): BulkOperationRunQueryPayload
+  bulkOperationCancel(id: ID!): BulkOperationCancelPayload
 }
 '''
