@@ -23,8 +23,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import app as app_mod
 from oneshop.ledger import models as m
-from oneshop.ledger.db import make_engine
-from oneshop.ledger.schema import upgrade
 from oneshop.service import Runner
 from oneshop.testing import Sandbox, VirtualClock, sandbox_for
 from oneshop.testing.shop import KINDS, SandboxShop
@@ -41,9 +39,8 @@ def migrated_template() -> Path:
     """A migrated, empty ledger file, made once per process and copied per seed."""
     if "path" not in _TEMPLATE:
         path = Path(tempfile.mkdtemp(prefix="oneshop-sim-template-")) / "ledger.sqlite3"
-        engine = make_engine(f"sqlite:///{path}")
-        upgrade(engine)
-        engine.dispose()
+        with app_mod.open_ledger(f"sqlite:///{path}", check_schema=False) as ledger:
+            ledger.upgrade()
         _TEMPLATE["path"] = path
     return _TEMPLATE["path"]
 
@@ -191,12 +188,8 @@ class World:
         if tokens is None:
             return
         assert self.shop.database_url is not None
-        engine = make_engine(self.shop.database_url)
-        try:
-            sessions = sessionmaker(engine, expire_on_commit=False)
-            app_mod.LedgerTokenStore(sessions, kind, self.dir).save(tokens)
-        finally:
-            engine.dispose()
+        with app_mod.open_ledger(self.shop.database_url, check_schema=False) as ledger:
+            ledger.token_store(kind, self.dir).save(tokens)
 
     def start(self) -> Runner:
         """Build the App on the ledger (a process start)."""

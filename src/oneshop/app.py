@@ -200,7 +200,7 @@ def _build(config: Config, ledger: Ledger, *, clock: Clock, sleep: Sleep,
                                    hand_edit_policy=account.config.hand_edit_policy)
     accounts = Accounts(ledger.db, connectors, rules)
     service = config.file.service
-    engine = SyncEngine(ledger.db, accounts, clock=clock,
+    engine = SyncEngine(ledger.sessions, accounts, clock=clock,
                         adopt_new=service.adopt_new == "first_seen",
                         bulk_guard_share=service.bulk_guard_share)
     return App(config=config, ledger=ledger, accounts=accounts, engine=engine, clock=clock)

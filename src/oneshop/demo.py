@@ -20,8 +20,8 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import select
 
+from oneshop.app import open_ledger
 from oneshop.ledger import models as m
-from oneshop.ledger.db import make_engine
 from oneshop.testing.sandbox import INSTALL_HINT, available_sandboxes
 from oneshop.testing.shop import KINDS, SandboxShop
 
@@ -93,8 +93,7 @@ def run_demo(*, verbose: bool = False, console: Console | None = None) -> int:
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
             log = ServiceLog(proc, verbose)
             say(f"Started the service (pid {proc.pid}), polling every {POLL_S:g} s.")
-            db = make_engine(shop.database_url or "")
-            if not wait_for(lambda: _bound(db) >= len(CATALOG) * len(KINDS), 30):
+            if not wait_for(lambda: _bound(shop) >= len(CATALOG) * len(KINDS), 30):
                 say("[red]the service did not link the catalog in time[/]")
                 return 1
             if not wait_for(lambda: _in_step(shop, ids), 30):
@@ -141,18 +140,14 @@ def _take_over(shop: SandboxShop, ids: dict[str, dict[str, str]],
 
 
 def _in_step(shop: SandboxShop, ids: dict[str, dict[str, str]]) -> bool:
-    db = make_engine(shop.database_url or "")
-    try:
-        with db.connect() as conn:
-            stock = {sku: qty for sku, qty in conn.execute(select(m.Sku.sku, m.Sku.on_hand))}
-    finally:
-        db.dispose()
+    with open_ledger(shop.database_url or "") as ledger, ledger.db.connect() as conn:
+        stock = {sku: qty for sku, qty in conn.execute(select(m.Sku.sku, m.Sku.on_hand))}
     return all(shop.sandboxes[kind].quantity(listing) == stock.get(sku)
                for sku, listings in ids.items() for kind, listing in listings.items())
 
 
-def _bound(db: Any) -> int:
-    with db.connect() as conn:
+def _bound(shop: SandboxShop) -> int:
+    with open_ledger(shop.database_url or "") as ledger, ledger.db.connect() as conn:
         return len(conn.execute(select(m.Binding.id).where(m.Binding.sku_id.is_not(None)))
                    .all())
 

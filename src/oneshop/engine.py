@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import structlog
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop.accounts import Accounts
@@ -36,11 +35,10 @@ PUSH_EVERY_S = 5.0  # within one pull, booked decreases wait at most this long t
 
 
 class SyncEngine:
-    def __init__(self, db: Engine, accounts: Accounts, *, clock: Clock,
+    def __init__(self, sessions: sessionmaker[Session], accounts: Accounts, *, clock: Clock,
                  adopt_new: bool = True, bulk_guard_share: float = 0.25,
                  observer: SyncObserver | None = None):
-        self.db = db
-        self.sessions: sessionmaker[Session] = sessionmaker(db, expire_on_commit=False)
+        self.sessions = sessions
         self.accounts = accounts
         self.clock = clock
         self.guard = BulkGuard(self.sessions, share=bulk_guard_share)

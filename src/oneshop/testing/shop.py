@@ -11,12 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy.orm import sessionmaker
 
 from oneshop import app as app_mod
 from oneshop.config import Account, AccountConfig, Config, FileConfig, ServiceConfig
-from oneshop.ledger.db import make_engine
-from oneshop.ledger.schema import upgrade
 from oneshop.plugins import available_connectors
 from oneshop.protocols import Clock, secret_values
 from oneshop.testing.sandbox import Sandbox, sandbox_for
@@ -109,14 +106,12 @@ class SandboxShop:
         take_over: then adopt the counts the sandboxes show now (`oneshop adopt --min`),
         so `oneshop run` may start; listings seeded later are adopted where first seen."""
         assert self.database_url is not None
-        engine = make_engine(self.database_url)
-        upgrade(engine)
-        sessions = sessionmaker(engine, expire_on_commit=False)
-        for kind, sandbox in self.sandboxes.items():
-            tokens = sandbox.issue_tokens()
-            if tokens is not None:
-                app_mod.LedgerTokenStore(sessions, kind, self.state_dir).save(tokens)
-        engine.dispose()
+        with app_mod.open_ledger(self.database_url, check_schema=False) as ledger:
+            ledger.upgrade()
+            for kind, sandbox in self.sandboxes.items():
+                tokens = sandbox.issue_tokens()
+                if tokens is not None:
+                    ledger.token_store(kind, self.state_dir).save(tokens)
         if take_over:
             from oneshop.adopt import adopt_with
 
