@@ -23,7 +23,6 @@ from oneshop_connectors.shopify.sandbox.app import SERVED_VERSION, api_app
 from oneshop_connectors.shopify.sandbox.bulk import BulkOperations
 from oneshop_connectors.shopify.sandbox.control_http import control_http
 from oneshop_connectors.shopify.sandbox.cost import MAX_QUERY_COST, LeakyBucket, ListPricing
-from oneshop_connectors.shopify.sandbox.nodes import iso
 from oneshop_connectors.shopify.sandbox.root import Root
 from oneshop_connectors.shopify.sandbox.state import (
     SHOP_DOMAIN,
@@ -276,16 +275,8 @@ class ShopifySandbox:
             self._subscribers.append((url, secret or self.client_secret, transport))
 
     def _queue_order(self, order: Order) -> None:
-        if not self._subscribers:
-            return
-        payload = {"id": order.num, "admin_graphql_api_id": gid("Order", order.num),
-                   "name": order.name, "created_at": iso(order.created_at),
-                   "updated_at": iso(order.updated_at), "currency": "USD",
-                   "total_price": order.total, "financial_status": "paid",
-                   "line_items": [{"id": li.num, "admin_graphql_api_id": gid("LineItem", li.num),
-                                   "sku": li.sku, "quantity": li.quantity, "price": li.unit_price,
-                                   "variant_id": li.variant_num} for li in order.lines]}
-        self._pending.append(webhooks.Delivery("orders/create", payload))
+        if self._subscribers:
+            self._pending.append(webhooks.order_created(order))
 
     def _levels_of(self, order: Order) -> None:
         for line in order.lines:
@@ -295,13 +286,9 @@ class ShopifySandbox:
 
     def _level_changed(self, item_num: int, location_num: int) -> None:
         level = self.state.level(item_num, location_num)
-        if not self._subscribers or level is None:
-            return
-        self._pending.append(webhooks.Delivery("inventory_levels/update", {
-            "inventory_item_id": item_num, "location_id": location_num,
-            "available": level["available"], "updated_at": iso(self.state.now()),
-            "admin_graphql_api_id":
-                f"gid://shopify/InventoryLevel/{location_num}?inventory_item_id={item_num}"}))
+        if self._subscribers and level is not None:
+            self._pending.append(webhooks.level_updated(item_num, location_num,
+                                                        level["available"], self.state.now()))
 
     def flush_webhooks(self) -> None:
         with self._lock:

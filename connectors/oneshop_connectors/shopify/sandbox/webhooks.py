@@ -7,17 +7,37 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
 
-from oneshop_connectors.shopify.sandbox.state import SHOP_DOMAIN
+from oneshop_connectors.shopify.sandbox.nodes import iso
+from oneshop_connectors.shopify.sandbox.state import SHOP_DOMAIN, Order, gid
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
     topic: str
     payload: dict[str, Any]
+
+
+def order_created(order: Order) -> Delivery:
+    return Delivery("orders/create", {
+        "id": order.num, "admin_graphql_api_id": gid("Order", order.num), "name": order.name,
+        "created_at": iso(order.created_at), "updated_at": iso(order.updated_at),
+        "currency": "USD", "total_price": order.total, "financial_status": "paid",
+        "line_items": [{"id": li.num, "admin_graphql_api_id": gid("LineItem", li.num),
+                        "sku": li.sku, "quantity": li.quantity, "price": li.unit_price,
+                        "variant_id": li.variant_num} for li in order.lines]})
+
+
+def level_updated(item_num: int, location_num: int, available: int,
+                  now: datetime) -> Delivery:
+    return Delivery("inventory_levels/update", {
+        "inventory_item_id": item_num, "location_id": location_num, "available": available,
+        "updated_at": iso(now), "admin_graphql_api_id":
+            f"gid://shopify/InventoryLevel/{location_num}?inventory_item_id={item_num}"})
 
 
 def sign(body: bytes, secret: str) -> str:
