@@ -7,6 +7,8 @@ a listing that goes to 0 with sales booked since its last read is let through, h
 many there are, so the backlog after a day of downtime goes out at once. Nor does a
 listing the seller raised by hand from 0 while its SKU was oversold: the adopted units
 covered the oversold orders, and pushing 0 back puts back what oneshop published all along.
+Nor does a 0 sent already that never got through (the channel moved under it): sending it
+again changes nothing oneshop publishes.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import alerts
-from oneshop.ledger import account_state, catalog, typed_over
+from oneshop.ledger import account_state, catalog, pushes, typed_over
 from oneshop.ledger.db import transaction
 
 log = structlog.get_logger("oneshop.guard")
@@ -77,9 +79,14 @@ class BulkGuard:
 
 
 def _not_from_sales(s: Session, zeros: Sequence[catalog.Target]) -> list[catalog.Target]:
-    """Zeros without a sale of their SKU booked since the listing was last read."""
+    """Zeros without a sale of their SKU booked since the listing was last read, and
+    not sent already: a 0 whose push the channel refused as stale (it moved under us:
+    a hand edit not folded in yet) is read again by the reconcile, which must not turn
+    that 0, owed to sales booked before the read, into one "for no sale"."""
     sold = catalog.sold_since_read(s, zeros)
-    return [t for t in zeros if t.sku_id not in sold]
+    unsold = [t for t in zeros if t.sku_id not in sold]
+    sent = pushes.zeros_not_through(s, [t.binding_id for t in unsold])
+    return [t for t in unsold if t.binding_id not in sent]
 
 
 def release(s: Session, account: str) -> str | None:

@@ -480,3 +480,24 @@ def test_a_gumroad_write_that_timed_out_goes_out_again(rig: Rig) -> None:
         rig.runner.poll(kind)
     assert rig.on_hand("TEE") == 2
     assert rig.sb("gumroad").quantity(ids["gumroad"]) == 2
+
+
+def test_zeros_refused_as_stale_before_a_read_are_not_held_as_zeros_for_no_sale(
+        rig: Rig) -> None:
+    """Seed 3100265: the seller lowered Shopify by hand, then sales elsewhere took the
+    SKUs to 0; every push of that 0 came back stale until the reconcile read the edit.
+    Measured from that read, no sale explained the zeros, so the bulk-zero guard held
+    Shopify, and went on holding it after the edits were folded in: Shopify showed units
+    of SKUs at -1."""
+    ids = {sku: rig.shop.seed(sku, 3) for sku in ("RING", "MUG")}
+    rig.discover()
+    for sku in ("RING", "MUG"):
+        rig.sb("shopify").hand_edit(ids[sku]["shopify"], 2)
+        rig.sb("etsy").sell(ids[sku]["etsy"], 3)
+    assert rig.runner.poll("etsy")  # its pushes of 0 to Shopify come back stale
+    for _ in range(2):  # the first sighting, then the fold
+        assert rig.runner.reconcile("shopify")
+    assert (rig.on_hand("RING"), rig.on_hand("MUG")) == (-1, -1)
+    assert [rig.sb("shopify").quantity(ids[sku]["shopify"]) for sku in ("RING", "MUG")] == [
+        0, 0]
+    assert rig.alerts("bulk_change_held") == []

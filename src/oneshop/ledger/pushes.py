@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from oneshop.ledger import binding, catalog
@@ -40,3 +40,17 @@ def record_failed(s: Session, push_ids: Sequence[int], error: str, now: datetime
     """The call failed after its retries: none of its writes is known to have landed."""
     s.execute(update(m.Push).where(m.Push.id.in_(list(push_ids))).values(
         status="failed", detail=error[:2000], completed_at=now))
+
+
+def zeros_not_through(s: Session, binding_ids: Sequence[int]) -> set[int]:
+    """Those of these listings whose latest push asked for 0 and never came back
+    confirmed (stale, failed, unanswered): sending that 0 again changes nothing we
+    publish (the bulk-zero guard let it through, or the seller released it)."""
+    if not binding_ids:
+        return set()
+    latest = (select(func.max(m.Push.id).label("id"))
+              .where(m.Push.binding_id.in_(list(binding_ids)))
+              .group_by(m.Push.binding_id).subquery())
+    return set(s.scalars(select(m.Push.binding_id).join(latest, latest.c.id == m.Push.id)
+                         .where(m.Push.quantity == 0,
+                                m.Push.status.in_(("pending", "stale", "failed")))))
