@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import alerts
 from oneshop.ledger import models as m
-from oneshop.ledger.account_state import account_state
+from oneshop.ledger.account_state import account_state, is_paused
 from oneshop.ledger.db import transaction
 
 AUTH_REFUSED = "credentials refused; the account is paused until they work again"
@@ -52,8 +52,7 @@ def failed(sessions: sessionmaker[Session], account: str, job: str, error: str, 
 
 def paused(sessions: sessionmaker[Session], account: str) -> bool:
     with sessions() as s:
-        state = s.get(m.AccountState, account)
-        return bool(state and state.paused)
+        return is_paused(s, account)
 
 
 def resume(sessions: sessionmaker[Session], account: str) -> None:

@@ -14,7 +14,7 @@ channel's own orders were pulled, so it can never be raised over a sale we have 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -95,17 +95,6 @@ class SyncEngine:
             self.settle.join(account)
             return self.push.account(account)
         return self.scan.catalog(account, link=link)
-
-    def push_skus(self, sku_deltas: Mapping[int, int]) -> int:
-        return self.push.skus(sku_deltas)
-
-    def push_account(self, account: str) -> int:
-        """Bring every bound listing of this account in step (raises allowed: just pulled)."""
-        return self.push.account(account)
-
-    def pull_booked(self, account: str) -> PullSummary:
-        """Ingest orders without pushing (a takeover's reads): what was booked."""
-        return self.pull.book_all(account).summary
 
     def read_settled(self, accounts: Sequence[str], counted: Sequence[str]) -> bool:
         return self.settle.read_settled(accounts, counted)

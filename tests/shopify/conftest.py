@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from graphql import GraphQLSchema
 from oneshop_connectors.shopify import ShopifySettings, connector
 from oneshop_connectors.shopify.adapter import ShopifyConnector
 from oneshop_connectors.shopify.sandbox import ShopifySandbox
+from oneshop_connectors.shopify.sandbox.app import real_schema
 
 from oneshop.protocols import ConnectorContext
 from oneshop.testing import MemoryTokenStore, VirtualClock
@@ -58,3 +60,12 @@ def rig(clock: VirtualClock, sandbox: ShopifySandbox) -> Iterator[Rig]:
     built = make_rig(clock, sandbox)
     yield built
     built.connector.close()
+
+
+@pytest.fixture(scope="session")
+def real() -> GraphQLSchema:
+    schema = real_schema()
+    if schema is None:
+        pytest.skip("shopify-admin-2026-04.graphql not found (../shared/specs or "
+                    "$ONESHOP_SPECS_DIR)")
+    return schema

@@ -13,7 +13,7 @@ from graphql import GraphQLSchema, parse, validate
 from oneshop_connectors.shopify import queries
 from oneshop_connectors.shopify.bulk import parse_jsonl
 from oneshop_connectors.shopify.sandbox import ShopifySandbox
-from oneshop_connectors.shopify.sandbox.app import real_schema, subset_schema
+from oneshop_connectors.shopify.sandbox.app import subset_schema
 from oneshop_connectors.shopify.sandbox.cost import MAX_QUERY_COST
 
 from oneshop.testing import VirtualClock
@@ -31,14 +31,6 @@ SCALE_SENT: dict[str, dict[str, Any]] = {
                      "refundLines": queries.ORDER_REFUND_LINES},
 }
 
-
-@pytest.fixture(scope="module")
-def real() -> GraphQLSchema:
-    schema = real_schema()
-    if schema is None:
-        pytest.skip("shopify-admin-2026-04.graphql not found (../shared/specs or "
-                    "$ONESHOP_SPECS_DIR)")
-    return schema
 
 
 @pytest.mark.parametrize("name", sorted(SCALE_SENT))

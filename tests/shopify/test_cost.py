@@ -17,7 +17,6 @@ from graphql import FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNo
 from oneshop_connectors.shopify import queries
 from oneshop_connectors.shopify.client import CostExceeded
 from oneshop_connectors.shopify.sandbox import ShopifySandbox
-from oneshop_connectors.shopify.sandbox.app import real_schema
 from oneshop_connectors.shopify.sandbox.cost import MAX_QUERY_COST, ListPricing, query_cost
 from structlog.testing import capture_logs
 
@@ -45,14 +44,6 @@ SENT: dict[str, dict[str, Any]] = {
     "SET_QUANTITIES": {"key": "k", "input": {}},
 }
 
-
-@pytest.fixture(scope="module")
-def real() -> GraphQLSchema:
-    schema = real_schema()
-    if schema is None:
-        pytest.skip("shopify-admin-2026-04.graphql not found (../shared/specs or "
-                    "$ONESHOP_SPECS_DIR)")
-    return schema
 
 
 def price(schema: GraphQLSchema, document: str, variables: dict[str, Any],

@@ -7,16 +7,7 @@ import pytest
 from graphql import GraphQLSchema, is_object_type, parse, validate
 from oneshop_connectors.shopify import queries
 from oneshop_connectors.shopify.sandbox import ShopifySandbox
-from oneshop_connectors.shopify.sandbox.app import real_schema, subset_schema
-
-
-@pytest.fixture(scope="module")
-def real() -> GraphQLSchema:
-    schema = real_schema()
-    if schema is None:
-        pytest.skip("shopify-admin-2026-04.graphql not found (../shared/specs or "
-                    "$ONESHOP_SPECS_DIR)")
-    return schema
+from oneshop_connectors.shopify.sandbox.app import subset_schema
 
 
 @pytest.mark.parametrize("name", sorted(queries.ALL_DOCUMENTS))

@@ -63,6 +63,11 @@ def recorded_health(session: Session, account: str) -> AccountHealth | None:
     return None if row is None else _value(row)
 
 
+def is_paused(session: Session, account: str) -> bool:
+    row = session.get(m.AccountState, account)
+    return bool(row is not None and row.paused)
+
+
 def every_health(session: Session) -> dict[str, AccountHealth]:
     return {row.account: _value(row) for row in session.scalars(select(m.AccountState))}
 

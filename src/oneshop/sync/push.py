@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from oneshop.errors import AuthError, RetryableError
 from oneshop.guard import BulkGuard
-from oneshop.ledger import catalog, pushes
+from oneshop.ledger import account_state, catalog, pushes
 from oneshop.ledger.db import transaction
 from oneshop.sync import results
 from oneshop.sync.parts import Parts
@@ -99,7 +99,7 @@ class Push:
         """What to send: the listings out of step, screened by the bulk guard, logged."""
         rules = self.parts.accounts.rules[account]
         with transaction(self.parts.sessions) as s:
-            if results.paused(s, account):
+            if account_state.is_paused(s, account):
                 return []
             todo = catalog.targets(s, account, reserve=rules.reserve, cap=rules.cap,
                                    sku_ids=sku_ids)

@@ -27,11 +27,6 @@ if TYPE_CHECKING:
 
 
 
-def paused(s: Session, account: str) -> bool:
-    health = account_state.recorded_health(s, account)
-    return health is not None and health.paused
-
-
 def apply(s: Session, account: str, planned: Sequence[PlannedPush],
           answers: Sequence[PushResult], now: datetime) -> list[catalog.Target]:
     """Record every answer; the listings that came back stale."""
