@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import alerts
 from oneshop.ledger import models as m
-from oneshop.ledger.account_state import account_state, is_paused
+from oneshop.ledger.account_state import account_state, is_paused, request_full_plan
 from oneshop.ledger.db import transaction
 
 AUTH_REFUSED = "credentials refused; the account is paused until they work again"
@@ -61,6 +61,7 @@ def resume(sessions: sessionmaker[Session], account: str) -> None:
         state = account_state(s, account)
         state.paused = False
         state.consecutive_failures = 0
+        request_full_plan(s, account)
 
 
 def scanned(sessions: sessionmaker[Session], account: str) -> bool:

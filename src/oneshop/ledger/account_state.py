@@ -101,3 +101,30 @@ def note_push_failure(session: Session, account: str, error: str, *, pause: bool
     state.last_error = error[:2000]
     state.paused = bool(state.paused) or pause
 
+
+@dataclass(frozen=True, slots=True)
+class PlanGate:
+    """What a push plan reads first: whether it may push, and whether it must read the
+    whole account (the guard holds it, or an operator changed something)."""
+
+    paused: bool
+    held: bool
+    epoch: int
+
+
+def plan_gate(session: Session, account: str) -> PlanGate:
+    row = session.execute(select(m.AccountState.paused, m.AccountState.hold_reason,
+                                 m.AccountState.plan_epoch)
+                          .where(m.AccountState.account == account)).first()
+    if row is None:
+        return PlanGate(paused=False, held=False, epoch=0)
+    return PlanGate(paused=bool(row.paused), held=row.hold_reason is not None,
+                    epoch=int(row.plan_epoch or 0))
+
+
+def request_full_plan(session: Session, account: str) -> None:
+    """An operator change (link, unlink, release, resume) that may put the account's
+    listings out of step without a movement: its next push plan reads every listing."""
+    state = account_state(session, account)
+    state.plan_epoch = int(state.plan_epoch or 0) + 1
+
