@@ -89,9 +89,9 @@ def test_big_shop_cannot_and_says_what_it_can() -> None:
     assert not p.meets
     assert p.poll_s == 60
     # 7,500 allowed - 500 other - 1,440 polls: 5,560 a day for 1,000 batch reads a pass,
-    # 4 a slice, each slice one orders pull more: 1,250 a pass, 4.4 passes a day.
+    # 3 a slice, each slice one orders pull more: 1,334 a pass, 4.2 passes a day.
     assert 5 * 3_600 < p.full_s < 6 * 3_600
-    assert p.shortfall().startswith("full reconcile every 5.4 h at this budget")
+    assert p.shortfall().startswith("full reconcile every 5.8 h at this budget")
     assert "reconcile_seconds asks for 1.0 h" in p.shortfall()
 
 
