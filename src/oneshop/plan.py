@@ -55,6 +55,7 @@ class Demand:
     max_poll_s: float
     reconcile_s: float
     other_per_day: float = 0.0  # pushes + the connector's own schedule + discovery
+    discover_s: float | None = None  # discovery reads every listing this often too
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,8 +163,10 @@ def plan(d: Demand) -> Plan:
         poll_s = d.max_poll_s
     planned = d.other_per_day + chosen.per_day + POLL_REQUESTS * DAY_S / poll_s
     share = None if d.remaining is None or d.limit <= 0 else max(0.0, d.remaining / d.limit)
+    # Discovery reads the whole catalog too: no listing waits longer than its interval.
+    full = min(chosen.full_s, d.discover_s) if d.discover_s and reads else chosen.full_s
     return Plan(poll_s=poll_s, cycle_s=chosen.cycle_s, requests_per_cycle=chosen.requests,
-                listings_per_cycle=chosen.requests * d.per_request, full_s=chosen.full_s,
-                meets=chosen.full_s <= d.reconcile_s, reconcile_s=d.reconcile_s,
+                listings_per_cycle=chosen.requests * d.per_request, full_s=full,
+                meets=full <= d.reconcile_s, reconcile_s=d.reconcile_s,
                 planned_per_day=planned, allowance_per_day=allowed, limit=d.limit,
                 share_left=share)

@@ -290,3 +290,6 @@ class AccountState(Base):
     hold_reason: Mapped[str | None] = mapped_column(Text)
     release_once: Mapped[bool] = mapped_column(Boolean, default=False,
                                                server_default=false())
+    # The schedule planned from the daily API budget (oneshop.plan), as the service last
+    # chose it; NULL for a channel without one. `status` shows it.
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
