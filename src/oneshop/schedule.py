@@ -60,7 +60,7 @@ class Schedule:
                 jitter=max(0.2, poll_s / 20))
             self._scan_every(runner, name, JobKind.RECONCILE,
                              planned.cycle_s if planned else cfg.reconcile_seconds, None)
-            if planned is not None:
+            if planning.reader(runner.app, name) is not None:  # planned, or to be
                 self.scheduler.add_job(
                     self._replan, "interval", args=[runner, name], seconds=REPLAN_S,
                     id=f"{name}:plan", next_run_time=now + timedelta(seconds=REPLAN_FIRST_S))

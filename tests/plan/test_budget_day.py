@@ -115,6 +115,7 @@ def shop_1k(tmp_path: Path, database_url: str) -> Any:
     rig.close()
 
 
+@pytest.mark.timeout(1800)  # ~2,000 real polls through the engine: minutes on a busy box
 def test_a_day_of_a_1000_listing_shop_stays_inside_its_budget(shop_1k: PlanRig) -> None:
     rig = shop_1k
     per_day = 4_000  # a smaller budget than Etsy's default keeps the day short to run
