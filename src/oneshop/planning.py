@@ -15,7 +15,7 @@ An account whose connector has a daily budget and can read chosen listings
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from oneshop import alerts
 from oneshop.app import App
@@ -114,10 +114,12 @@ class Slicer:
             if (now - since).total_seconds() > p.full_s:
                 del gone[group]
         with app.sessions() as s:
-            # Read in the last half period (by discovery, say): not due yet.
-            return rolling.due_listings(
-                s, account, connector.write_group, groups=p.listings_per_cycle,
-                read_before=now - timedelta(seconds=p.full_s / 2), skip=gone)
+            # Never paused, even after discovery read everything at once: listings all
+            # read at one moment take a whole period to get through again, so a pause
+            # would leave the last of them unread for longer than the period.
+            return rolling.due_listings(s, account, connector.write_group,
+                                        groups=p.listings_per_cycle, read_before=now,
+                                        skip=gone)
 
     def read(self, app: App, account: str, asked: list[str], started: datetime) -> None:
         """Note the listings asked for that the read did not return."""

@@ -95,6 +95,8 @@ def run_day(rig: PlanRig, *, sales: int, edits: int, seed: int = 5) -> Day:
             day.poll_intervals.append(runner.plans["etsy"].poll_s)
             at(when + REPLAN_S, what)
         else:
+            if what == "slice":  # the oldest read just before it is read: the longest
+                day.stalest_s = max(day.stalest_s, stalest(rig))
             if not jobs[what]():
                 day.failed.append(f"{what}@{when:.0f}")
             interval = {"poll:etsy": plan.poll_s, "slice": plan.cycle_s,
@@ -102,8 +104,6 @@ def run_day(rig: PlanRig, *, sales: int, edits: int, seed: int = 5) -> Day:
             day.polls += what == "poll:etsy"
             day.slices += what == "slice"
             at(when + interval, what)
-            if what == "slice":
-                day.stalest_s = max(day.stalest_s, stalest(rig))
     day.requests = rig.etsy.requests - before
     return day
 
