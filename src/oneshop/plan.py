@@ -127,11 +127,14 @@ def slices(reads: int, period_s: float) -> _Slices:
     """The slices that read `reads` batches within `period_s`, and what they cost a day."""
     if reads <= 0:
         return _Slices(cycle_s=period_s, requests=0, full_s=0.0, per_day=0.0)
-    # As many reads a cycle as keep cycles MIN_CYCLE_S apart; the cycle then stretches
-    # so that these reads exactly fill the period (no budget lost to rounding).
+    # As few reads a cycle as keep cycles MIN_CYCLE_S apart; the cycles that need then
+    # share the period evenly, so a pass ends exactly at its end (none lost to rounding).
     per_cycle = max(1, math.ceil(reads * MIN_CYCLE_S / period_s - 1e-9))
-    cycle = per_cycle * period_s / reads
-    full = math.ceil(reads / per_cycle) * cycle
+    while period_s / math.ceil(reads / per_cycle) < MIN_CYCLE_S and per_cycle < reads:
+        per_cycle += 1
+    cycles = math.ceil(reads / per_cycle)
+    cycle = period_s / cycles
+    full = cycles * cycle
     return _Slices(cycle_s=cycle, requests=per_cycle, full_s=full,
                    per_day=(per_cycle + POLL_REQUESTS) * DAY_S / cycle)
 

@@ -125,3 +125,16 @@ def test_describe_reads_like_the_issue() -> None:
                                           (31 * 3600, "31 h"), (12 * DAY_S, "12.0 d")])
 def test_duration(seconds: float, text: str) -> None:
     assert duration(seconds) == text
+
+
+@pytest.mark.parametrize("limit,n", list(itertools.product(
+    (10_000, 50_000, 200_000, 1_000_000), LISTINGS)))
+def test_a_pass_that_fits_ends_inside_the_period(limit: int, n: int) -> None:
+    # Rounding the slices must not push the last one past the period (a budget of
+    # 200,000 for 100,000 listings once planned a pass of 3,263 s for 3,240).
+    p = plan(demand(listings=n, limit=limit, remaining=limit))
+    reads = math.ceil(n / 100)
+    if slices(reads, 3_600 * SLACK).per_day + DAY_S / 60 <= allowance(
+            demand(limit=limit, remaining=limit)):  # the budget affords the wanted pass
+        assert p.meets and p.full_s <= 3_600 * SLACK + 1e-6
+    assert p.cycle_s >= 60 - 1e-9
