@@ -85,6 +85,7 @@ class Runner:
         # Accounts whose schedule is planned from a daily budget: the plan they run.
         self.plans: dict[str, Plan] = {}
         self.slicer = planning.Slicer()
+        self._sizes: planning.Sizes = {}  # catalog sizes, counted every half hour
         alerts.configure(app.config.file.service.alert_reminder_s,
                          {name: alerts.credential_advice(app.config, name)
                           for name in app.config.accounts})
@@ -147,7 +148,7 @@ class Runner:
     def replan(self, account: str) -> Plan | None:
         """Plan the account's schedule from its budget now (None: it has no daily one)."""
         try:
-            chosen = planning.replan(self.app, account)
+            chosen = planning.replan(self.app, account, self._sizes)
         except UNAVAILABLE as exc:
             self.watch.failed(exc)
             return self.plans.get(account)  # keep running the last plan
