@@ -121,6 +121,10 @@ def test_a_day_of_a_1000_listing_shop_stays_inside_its_budget(shop_1k: PlanRig) 
     per_day = 4_000  # a smaller budget than Etsy's default keeps the day short to run
     rig.etsy.set_rate_limits(per_day=per_day)
     day = run_day(rig, sales=200, edits=12)
+    print(f"day: {day.requests} Etsy requests of {per_day} ({day.requests / per_day:.1%}), "
+          f"{day.polls} polls (every {min(day.poll_intervals):.1f}-"
+          f"{max(day.poll_intervals):.1f} s), {day.slices} slices, stalest listing "
+          f"{day.stalest_s:.0f} s")
     assert day.failed == []
     # The plan's spending, pushes included, stays inside (1 - reserve) of the budget ...
     assert day.requests <= 0.9 * per_day, day
