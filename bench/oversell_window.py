@@ -92,7 +92,10 @@ def measure_etsy_planned(sales: int, listings: int, latency_s: float
         try:
             wait_for(lambda: _linked(shop, Path(tmp), listings * len(KINDS)), timeout_s=300,
                      what="catalog linked")
-            plan = _etsy_plan(config, env)
+            # The takeover bound everything already: wait for the service's first plan.
+            wait_for(lambda: _etsy_plan(config, env) is not None, timeout_s=300,
+                     step_s=2.0, what="the Etsy plan in `oneshop status --json`")
+            plan = _etsy_plan(config, env) or {}
             poll_s = float(plan["poll_s"])
             time.sleep(poll_s * 2)
             for i in range(sales):
@@ -107,20 +110,23 @@ def measure_etsy_planned(sales: int, listings: int, latency_s: float
                     if k != "etsy"), timeout_s=poll_s * 10, step_s=0.01,
                          what=f"Etsy sale {i} propagated")
                 windows.append(time.monotonic() - sold_at)
-            plan = _etsy_plan(config, env)  # as re-planned while the sales went on
+            plan = _etsy_plan(config, env) or plan  # as re-planned while sales went on
         finally:
             proc.terminate()
-            proc.wait(timeout=15)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
             shop.close()
         return windows, plan
 
 
-def _etsy_plan(config: Path, env: dict[str, str]) -> dict[str, Any]:
+def _etsy_plan(config: Path, env: dict[str, str]) -> dict[str, Any] | None:
     done = subprocess.run([sys.executable, "-m", "oneshop.cli", "--config", str(config),
                            "status", "--json"], capture_output=True, text=True, env=env,
                           timeout=120, check=True)
-    (plan,) = [p for p in json.loads(done.stdout)["plans"] if p["account"] == "etsy"]
-    return dict(plan)
+    found = [p for p in json.loads(done.stdout)["plans"] if p["account"] == "etsy"]
+    return dict(found[0]) if found else None
 
 
 def _linked(shop: SandboxShop, tmp: Path, bound: int | None = None) -> bool:
