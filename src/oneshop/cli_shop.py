@@ -228,7 +228,7 @@ def unlink_cmd(ctx: click.Context, account: str, listing: str) -> None:
 def status(ctx: click.Context, as_json: bool, wide: bool) -> None:
     """Channels (last poll, lag, failures, budget) and listings: what each channel showed
     at its last read, what oneshop wants it to show, and drift until it is resolved."""
-    from oneshop import reports, status_view
+    from oneshop import planview, reports, status_view
     from oneshop.app import utcnow
 
     cfg = _config(ctx)
@@ -236,9 +236,11 @@ def status(ctx: click.Context, as_json: bool, wide: bool) -> None:
         now = utcnow()
         data = {"channels": reports.channels(s, cfg, now),
                 "skus": status_view.skus(s, cfg, now)}
+        data["plans"] = planview.plans(s, cfg)
 
     def render() -> None:
         status_view.render(data, wide=wide)
+        planview.render(data["plans"])
 
     _emit(data, as_json, render)
 

@@ -111,6 +111,10 @@ class AccountConfig(Strict):
     webhook_secret: SecretRef | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
     secrets: dict[str, SecretRef] = Field(default_factory=dict)
+    min_poll_seconds: float = Field(10.0, ge=0.5, le=DAY_S, description=(
+        "a channel with a daily API budget (Etsy) polls orders as often as its budget "
+        "allows, down to this; `poll_seconds` is then the slowest it polls on its own "
+        "(the lower of the two wins)"))
 
 
 class FileConfig(Strict):

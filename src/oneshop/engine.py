@@ -97,5 +97,9 @@ class SyncEngine:
             return self.push.account(account)
         return self.scan.catalog(account, link=link)
 
+    def scan_slice(self, account: str, external_ids: Sequence[str]) -> int:
+        """Read these bound listings only (a rolling reconcile's slice), as a reconcile."""
+        return self.scan.slice(account, external_ids)
+
     def read_settled(self, accounts: Sequence[str], counted: Sequence[str]) -> bool:
         return self.settle.read_settled(accounts, counted)

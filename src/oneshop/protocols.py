@@ -150,6 +150,30 @@ class WebhookVerifier(Protocol):
         ...
 
 
+@runtime_checkable
+class RollingCatalog(Connector, Protocol):
+    """A connector whose schedule is planned from a daily API budget (oneshop.plan,
+    oneshop.planning): it can read chosen listings, so a reconcile reads a slice of the
+    catalog per cycle instead of all of it at once, and it says what its reads cost."""
+
+    listings_per_read: int  # listings one read request of `fetch_listings_by_ids` takes
+
+    def fetch_listings_by_ids(self, external_ids: Sequence[str]) -> Iterator[ListingsPage]:
+        """These listings as the channel shows them now, paged; with them every listing
+        one write replaces (their `write_group`). A listing gone from the channel is
+        left out of the pages."""
+        ...
+
+    def full_read_requests(self, listings: int) -> int:
+        """Requests a whole `fetch_listings` of a catalog this size costs (discovery)."""
+        ...
+
+    def own_requests_per_day(self) -> float:
+        """Requests a day spent on the connector's own schedule (Etsy's cancellation
+        rescan), on top of one per orders poll."""
+        ...
+
+
 def secret_values(settings: BaseModel) -> Mapping[str, str]:
     """The secret strings inside a settings model (for log redaction)."""
     from pydantic import SecretStr

@@ -10,12 +10,16 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from oneshop import planning
 from oneshop.coordinator import JobKind
 from oneshop.service import Runner
 
 HOUSEKEEPING = "housekeeping"
 RETRY_PAUSED = "retry-paused"
 SCAN_RETRY_S = 2.0  # first retry of a discovery/reconcile that did not run
+REPLAN_S = planning.REPLAN_S
+REPLAN_FIRST_S = 10.0  # the first re-plan, once the first poll has seen the budget
+REPLAN_MOVE = 0.05  # an interval that moved less than this share is left running
 
 
 def job_id(account: str, kind: JobKind) -> str:
@@ -47,12 +51,19 @@ class Schedule:
             if name not in runner.app.accounts.connectors:
                 continue
             cfg = account.config
+            planned = runner.replan(name)  # None: no daily budget, the configured cadence
+            poll_s = planned.poll_s if planned else cfg.poll_seconds
             self._scan_every(runner, name, JobKind.DISCOVER, cfg.discover_seconds, now)
             self.scheduler.add_job(
-                runner.poll, "interval", args=[name], seconds=cfg.poll_seconds,
+                runner.poll, "interval", args=[name], seconds=poll_s,
                 id=job_id(name, JobKind.ORDERS), next_run_time=now + timedelta(seconds=1),
-                jitter=max(0.2, cfg.poll_seconds / 20))
-            self._scan_every(runner, name, JobKind.RECONCILE, cfg.reconcile_seconds, None)
+                jitter=max(0.2, poll_s / 20))
+            self._scan_every(runner, name, JobKind.RECONCILE,
+                             planned.cycle_s if planned else cfg.reconcile_seconds, None)
+            if planning.reader(runner.app, name) is not None:  # planned, or to be
+                self.scheduler.add_job(
+                    self._replan, "interval", args=[runner, name], seconds=REPLAN_S,
+                    id=f"{name}:plan", next_run_time=now + timedelta(seconds=REPLAN_FIRST_S))
 
     def _scan_every(self, runner: Runner, name: str, kind: JobKind, seconds: float,
                     first: datetime | None) -> None:
@@ -77,6 +88,23 @@ class Schedule:
         self.scheduler.add_job(self._scan, "date", args=[runner, name, kind],
                                id=f"{key}:retry", replace_existing=True,
                                run_date=datetime.now(UTC) + timedelta(seconds=delay))
+
+    def _replan(self, runner: Runner, name: str) -> None:
+        """Follow the budget: a plan whose poll or slice interval moved gets it now."""
+        if runner.closed:
+            return
+        after = runner.replan(name)
+        if after is None:
+            return
+        for kind, new in ((JobKind.ORDERS, after.poll_s), (JobKind.RECONCILE, after.cycle_s)):
+            job = self.scheduler.get_job(job_id(name, kind))
+            interval = getattr(getattr(job, "trigger", None), "interval", None)
+            if job is None or not isinstance(interval, timedelta):
+                continue
+            old = interval.total_seconds()
+            if abs(new - old) > old * REPLAN_MOVE:
+                jitter = max(0.2, new / 20) if kind is JobKind.ORDERS else max(1, new // 20)
+                job.reschedule("interval", seconds=new, jitter=jitter)
 
     def bring_forward(self, account: str, kind: JobKind = JobKind.ORDERS) -> None:
         """Run the account's job now instead of at its turn (a webhook delivery)."""

@@ -15,12 +15,13 @@ from typing import Any
 
 import structlog
 
-from oneshop import alerts, conditions
+from oneshop import alerts, conditions, planning
 from oneshop.app import App
 from oneshop.coordinator import Coordinator, JobKind
 from oneshop.ledger import account_state
 from oneshop.ledger.db import transaction
 from oneshop.ledgerwatch import UNAVAILABLE, LedgerWatch
+from oneshop.plan import Plan
 
 log = structlog.get_logger("oneshop.service")
 POLL_LOCK_WAIT_S = 30.0  # a poll waits this long for its account before skipping a turn
@@ -83,6 +84,10 @@ class Runner:
         self.guard = JobGuard(app, self.watch)
         self.coordinator = Coordinator(app, self.watch)
         self.started_at = app.clock()
+        # Accounts whose schedule is planned from a daily budget: the plan they run.
+        self.plans: dict[str, Plan] = {}
+        self.slicer = planning.Slicer()
+        self._sizes: planning.Sizes = {}  # catalog sizes, counted every half hour
         alerts.configure(app.config.file.service.alert_reminder_s,
                          {name: alerts.credential_advice(app.config, name)
                           for name in app.config.accounts})
@@ -120,8 +125,40 @@ class Runner:
         return self.guarded(account, JobKind.DISCOVER if link else JobKind.RECONCILE, job)
 
     def scan(self, account: str, kind: JobKind) -> bool:
-        """A discovery or a reconcile, by its kind."""
+        """A discovery or a reconcile, by its kind (a planned account's reconcile: its
+        next slice)."""
+        if kind is JobKind.RECONCILE and account in self.plans:
+            return self.reconcile_slice(account)
         return self.reconcile(account, link=kind is JobKind.DISCOVER)
+
+    def reconcile_slice(self, account: str) -> bool:
+        """One slice of a rolling reconcile: pull, then read the listings read longest
+        ago, as many as the account's plan affords a cycle (oneshop.planning)."""
+        def job() -> Any:
+            chosen = self.plans.get(account)
+            asked = self.slicer.due(self.app, account, chosen) if chosen else []
+            if not asked:
+                return {"listings": 0, "asked": 0}  # nothing due: no request spent
+            self.app.engine.pull_orders(account)
+            started = self.app.clock()
+            read = self.app.engine.scan_slice(account, asked)
+            self.slicer.read(self.app, account, asked, started)
+            return {"listings": read, "asked": len(asked)}
+
+        return self.guarded(account, JobKind.RECONCILE, job)
+
+    def replan(self, account: str) -> Plan | None:
+        """Plan the account's schedule from its budget now (None: it has no daily one)."""
+        try:
+            chosen = planning.replan(self.app, account, self._sizes)
+        except UNAVAILABLE as exc:
+            self.watch.failed(exc)
+            return self.plans.get(account)  # keep running the last plan
+        if chosen is None:
+            self.plans.pop(account, None)
+        else:
+            self.plans[account] = chosen
+        return chosen
 
     def retry_paused(self) -> None:
         """On start, try each paused account once: working credentials resume it; refused

@@ -57,6 +57,10 @@ class EtsySettings(BaseModel):
     budget_low_share: float = Field(default=0.2, ge=0, le=1, description=(
         "Alert `budget_low` and poll less often when the share of the daily request budget "
         "left falls below this."))
+    budget_reserve_share: float = Field(default=0.25, ge=0, lt=1, description=(
+        "The planned schedule (polls, rolling reconcile, expected pushes) leaves this share "
+        "of the daily request budget unspent, for pushes above the estimate and other "
+        "apps on the same key; never less than budget_low_share."))
 
 
 class EtsyFactory:

@@ -20,7 +20,7 @@ from oneshop.values import (
     StockLevel,
 )
 from oneshop_connectors.etsy import endpoints
-from oneshop_connectors.etsy.client import EtsyHttp, results_of
+from oneshop_connectors.etsy.client import EtsyHttp, EtsyRefused, results_of
 from oneshop_connectors.etsy.mapping import map_listing, map_receipt, updated_ts
 from oneshop_connectors.etsy.push import push_levels
 
@@ -35,6 +35,7 @@ log = structlog.get_logger()
 ORDERS_OVERLAP = timedelta(minutes=5)
 # When the daily budget runs low, the cancellation rescan runs this many times less often.
 LOW_BUDGET_STRETCH = 4
+DAY_S = 86_400.0
 
 
 def encode_cursor(since: datetime, rescanned: datetime | None) -> str:
@@ -105,6 +106,36 @@ class EtsyConnector:
             seen.update(li.external_id for li in found)
             rejected.extend(bad)
         return ListingsPage(listings=tuple(listings), rejected=tuple(rejected))
+
+    # -- rolling reconcile (oneshop.protocols.RollingCatalog) ---------------------------
+    listings_per_read = endpoints.BATCH_SIZE
+
+    def fetch_listings_by_ids(self, external_ids: Sequence[str]) -> Iterator[ListingsPage]:
+        """getListingsByListingIds (100 a request, with inventories): every variant of
+        the listings these bindings belong to. A listing Etsy leaves out (deleted) is
+        not in the pages."""
+        ids = sorted({int(head) for head, _, _ in (e.partition(":") for e in external_ids)
+                      if head.isdigit()})
+        seen: set[str] = set()
+        for start in range(0, len(ids), endpoints.BATCH_SIZE):
+            chunk = ids[start:start + endpoints.BATCH_SIZE]
+            try:
+                body = self._http.get(endpoints.listings_batch(), endpoints.batch_params(chunk))
+            except EtsyRefused:
+                # Refused as a whole (a 404 when none of the ids exists any more): none of
+                # them was read, which is what an empty page says.
+                yield ListingsPage(listings=(), rejected=())
+                continue
+            yield self._listings_page(results_of(body), seen)
+
+    def full_read_requests(self, listings: int) -> int:
+        """getListingsByShop pages each state apart: one page more per extra state."""
+        pages = -(-max(0, listings) // endpoints.PAGE_LIMIT)
+        return pages + len(endpoints.LISTING_STATES) - 1
+
+    def own_requests_per_day(self) -> float:
+        """The cancellation rescan: one page of cancelled receipts per run."""
+        return DAY_S / float(self._settings.cancellation_rescan_every_s)
 
     # -- orders ------------------------------------------------------------------------
     def fetch_orders(self, cursor: str | None) -> Iterator[OrdersPage]:

@@ -293,3 +293,6 @@ class AccountState(Base):
     # Raised by an operator change that can put listings out of step without a movement
     # (link, unlink, release, resume): the next push plan reads the whole account.
     plan_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The schedule planned from the daily API budget (oneshop.plan), as the service last
+    # chose it; NULL for a channel without one. `status` shows it.
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)

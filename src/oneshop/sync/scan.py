@@ -3,7 +3,7 @@ account's policy, link new listings by SKU; then push what the edits changed."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,10 +13,12 @@ from oneshop.ledger import catalog, stock
 from oneshop.ledger.db import transaction
 from oneshop.ledger.drift import fold_drift
 from oneshop.ledger.oversell import check_oversells
+from oneshop.protocols import RollingCatalog
 from oneshop.sync.notices import report_links, report_unadopted
 from oneshop.sync.parts import Parts
 from oneshop.sync.pull import add_into
 from oneshop.sync.push import Push
+from oneshop.values import ListingsPage
 
 log = structlog.get_logger("oneshop.engine")
 
@@ -40,12 +42,29 @@ class Scan:
         log.debug("catalog.scanned", account=account, listings=count, edits=len(edits))
         return count
 
-    def _fold_pages(self, account: str) -> tuple[int, dict[int, int]]:
+    def slice(self, account: str, external_ids: Sequence[str]) -> int:
+        """Read these listings only (a rolling reconcile's slice, oneshop.planning), fold
+        their hand edits as a whole read would; how many listings were read. A listing
+        not read keeps its belief and its sighting: unread is not drift."""
+        connector = self.parts.accounts.connectors[account]
+        assert isinstance(connector, RollingCatalog)
+        count, edits = self._fold_pages(account, connector.fetch_listings_by_ids(external_ids))
+        if edits:
+            self.push.skus(edits)
+        self.push.account(account, decreases_only=True)
+        log.debug("catalog.sliced", account=account, asked=len(external_ids),
+                  listings=count, edits=len(edits))
+        return count
+
+    def _fold_pages(self, account: str, pages: Iterable[ListingsPage] | None = None
+                    ) -> tuple[int, dict[int, int]]:
         """How many listings were read, and the hand edits folded in by SKU id."""
         edits: dict[int, int] = {}
         count = 0
         rules = self.parts.accounts.rules[account]
-        for page in self.parts.accounts.connectors[account].fetch_listings():
+        if pages is None:
+            pages = self.parts.accounts.connectors[account].fetch_listings()
+        for page in pages:
             now = self.parts.clock()
             with transaction(self.parts.sessions) as s:
                 seen = catalog.upsert_listings(s, account, page.listings, now)
