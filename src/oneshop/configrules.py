@@ -90,3 +90,9 @@ def same_store(identities: Mapping[str, str | None]) -> list[tuple[list[str], st
         if identity is not None:
             by_store.setdefault(identity, []).append(account)
     return [(names, identity) for identity, names in by_store.items() if len(names) > 1]
+
+
+def reorder_problem(low_stock: int | None, reorder_to: int | None) -> None:
+    """A reorder target at or under its threshold would ask to order nothing (or less)."""
+    if low_stock is not None and reorder_to is not None and reorder_to <= low_stock:
+        raise ValueError(f"reorder_to ({reorder_to}) must be above low_stock ({low_stock})")

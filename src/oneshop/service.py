@@ -18,6 +18,7 @@ import structlog
 from oneshop import accountstate, alerts, conditions
 from oneshop.app import App
 from oneshop.coordinator import Coordinator, JobKind
+from oneshop.digest import DailyDigest
 from oneshop.ledgerwatch import UNAVAILABLE, LedgerWatch
 
 log = structlog.get_logger("oneshop.service")
@@ -81,6 +82,7 @@ class Runner:
         self.guard = JobGuard(app, self.watch)
         self.coordinator = Coordinator(app, self.watch)
         self.started_at = app.clock()
+        self.digest = DailyDigest(app)
         alerts.configure(app.config.file.service.alert_reminder_s,
                          {name: alerts.credential_advice(app.config, name)
                           for name in app.config.accounts})
@@ -159,6 +161,7 @@ class Runner:
         # Not a sign of a working ledger: a transaction that changed nothing commits even
         # on a full disk. A job's end, which always writes, is.
         conditions.check_stale(self.app, self.started_at)
+        self.digest.tick()
 
     # -- stopping ------------------------------------------------------------------------
 
