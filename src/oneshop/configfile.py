@@ -92,12 +92,24 @@ class WebhooksConfig(Strict):
 
 
 class AlertsConfig(Strict):
-    command: list[str] = Field(min_length=1, description=(
+    command: list[str] | None = Field(None, min_length=1, description=(
         "program and arguments run with each alert as JSON on stdin, "
         'e.g. ["ntfy", "publish", "shop"]'))
     min_interval_s: float = Field(60.0, ge=0, le=WEEK_S, description=(
         "at most one run per event and account in this many seconds"))
     timeout_s: float = Field(30.0, gt=0, le=3600, description="a run taking longer is killed")
+    notify: list[str | SecretRef] = Field(default_factory=list, max_length=20, description=(
+        "Apprise URLs every alert is delivered to (docs/notifications.md); a URL holding a "
+        'token belongs in a secret: { env = "…" } or { credential = "…" }'))
+    min_severity: Literal["info", "warning", "error", "critical"] = Field(
+        "warning", description="deliver to `notify` only alerts at least this severe "
+                               "(an episode's resolved line follows its start)")
+
+    @model_validator(mode="after")
+    def _something_to_run(self) -> AlertsConfig:
+        if self.command is None and not self.notify:
+            raise ValueError("give `command`, `notify`, or both (or remove [alerts])")
+        return self
 
 
 class MetricsConfig(Strict):
