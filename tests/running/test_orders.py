@@ -32,15 +32,18 @@ def trade_after_takeover(rig: Rig) -> None:
             rig.sell(kind, sku)
         rig.poll(kind)
     sandboxes: Any = rig.shop.sandboxes
+    # Sold, booked, then refunded or cancelled: the booked lines must follow.
+    sold = {kind: [rig.sell(kind, sku, n) for sku, n in (("MUG", 3), ("CARD", 2))]
+            for kind in KINDS_HERE}
+    rig.poll_all()
     if "shopify" in sandboxes:
-        order = rig.sell("shopify", "MUG", 3)
-        sandboxes["shopify"].refund(order, quantity=2, restock=False)
-        sandboxes["shopify"].cancel(rig.sell("shopify", "CARD", 2))
+        sandboxes["shopify"].refund(sold["shopify"][0], quantity=2, restock=False)
+        sandboxes["shopify"].cancel(sold["shopify"][1])
     if "gumroad" in sandboxes:
-        sandboxes["gumroad"].refund(rig.sell("gumroad", "CARD"))
+        sandboxes["gumroad"].refund(sold["gumroad"][1])
     if "etsy" in sandboxes:
-        sandboxes["etsy"].refund(rig.sell("etsy", "MUG"), 10_000)
-        sandboxes["etsy"].cancel(rig.sell("etsy", "CARD"))
+        sandboxes["etsy"].refund(sold["etsy"][0], 100_000)
+        sandboxes["etsy"].cancel(sold["etsy"][1])
     for _ in range(3):
         rig.poll_all(every_s=600)
 
