@@ -6,6 +6,7 @@ Each test counts alert lines and stored rows over many polls."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +182,23 @@ def test_an_idle_poll_runs_no_query_for_low_stock(make_rig: Any) -> None:
     # land in either run.
     assert with_rules
     assert [q for q in with_rules - without if "skus" in q or "alerts" in q] == []
+
+
+def test_the_low_stock_command_lists_what_is_low_now(make_rig: Any, tmp_path: Path) -> None:
+    rig: Rig = make_rig(**RULES)
+    sell_down(rig, "MUG", 4)
+    sell_down(rig, "PIN", 1)
+    config = tmp_path / "oneshop.toml"
+    env = rig.shop.write_config(config, extra=(
+        '\n[skus.MUG]\nlow_stock = 5\nreorder_to = 12\n[skus.PIN]\nlow_stock = 1\n'))
+    done = CliRunner().invoke(cli, ["--config", str(config), "low-stock"], env=env, obj={})
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) == [
+        {"sku": "MUG", "available": 4, "threshold": 5, "reorder_to": 12, "order": 8},
+        {"sku": "PIN", "available": 1, "threshold": 1, "reorder_to": None, "order": None}]
+    helped = CliRunner().invoke(cli, ["low-stock", "--help"], obj={})
+    assert "Changes nothing" in helped.output
+    bare = tmp_path / "bare.toml"
+    env = rig.shop.write_config(bare)
+    refused = CliRunner().invoke(cli, ["--config", str(bare), "low-stock"], env=env, obj={})
+    assert refused.exit_code == 1 and "no low_stock threshold" in refused.output
