@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from oneshop_connectors.etsy import mapping
 
 from oneshop.values import Order
-from oneshop_connectors.etsy import mapping
 
 PAID_1 = int(datetime(2026, 11, 1, 9, 5, tzinfo=UTC).timestamp())
 

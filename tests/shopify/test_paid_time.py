@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from oneshop_connectors.shopify import mapping
 
 from oneshop.values import Order
-from oneshop_connectors.shopify import mapping
 
 
 def node(financial: str, refunds: list[Any] | None = None) -> dict[str, Any]:
