@@ -176,3 +176,21 @@ def test_a_bad_notify_entry_is_refused_naming_the_key_never_the_url(
         load(tmp_path / "oneshop.toml", env=env)
     (problem,) = err.value.problems
     assert expected in problem and "tok-2718281828" not in problem
+
+
+def test_a_full_queue_drops_alerts_and_says_so_once_per_backlog(receiver: Receiver) -> None:
+    receiver.released.clear()  # the service hangs: nothing leaves the queue
+    notifier = alertnotify.AppriseNotifier([receiver.url("q?rto=20")])
+    try:
+        line = {"event": "oversell", "severity": "critical", "message": "m", "sku": "MUG"}
+        with capture_logs() as logs_seen:
+            for _ in range(alertnotify.QUEUE_SIZE + 30):
+                notifier(dict(line))
+        wait_for(lambda: receiver.waiting == 1, what="the first delivery to hang")
+        dropped = [e for e in logs_seen if e["event"] == "alert_notify.dropped"]
+        # One taken by the delivery thread, QUEUE_SIZE waiting, the rest dropped.
+        assert notifier.counts.dropped in (29, 30) and len(dropped) == 1
+    finally:
+        receiver.released.set()
+        notifier.close(timeout_s=30)
+    assert notifier.counts.delivered == alertnotify.QUEUE_SIZE + 30 - notifier.counts.dropped
