@@ -100,7 +100,7 @@ def install(config: AlertsConfig | None) -> AlertCommand | None:
     for hook in [h for h in ALERT_HOOKS if isinstance(h, AlertCommand)]:
         ALERT_HOOKS.remove(hook)
         hook.close()
-    if config is None:
+    if config is None or config.command is None:
         return None
     command = AlertCommand(config.command, min_interval_s=config.min_interval_s,
                            timeout_s=config.timeout_s)

@@ -203,7 +203,9 @@ def _insert_episode(s: Session, *, event: str, severity: str, message: str, now:
 def _close(s: Session, row: m.Alert, now: datetime) -> None:
     s.execute(update(m.Alert).where(m.Alert.id == row.id).values(resolved_at=now))
     fields = {"since": row.created_at.isoformat(),
-              "lasted_s": int((now - row.created_at).total_seconds())}
+              "lasted_s": int((now - row.created_at).total_seconds()),
+              # A notifier keeping only severe alerts tells the end of what it told.
+              "started_severity": row.severity}
     for name in ("sku", "listing", "external_id"):
         if name in row.fields:
             fields[name] = row.fields[name]

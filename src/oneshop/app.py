@@ -32,6 +32,7 @@ from oneshop.engine import SyncEngine
 from oneshop.ledger import models as m
 from oneshop.ledger import schema
 from oneshop.ledger.db import make_engine, transaction
+from oneshop.ledger.lowstock import rules_from
 from oneshop.ledger.stock import ensure_skus
 from oneshop.protocols import Clock, Connector, ConnectorContext, Sleep
 from oneshop.values import TokenPair
@@ -202,7 +203,8 @@ def _build(config: Config, ledger: Ledger, *, clock: Clock, sleep: Sleep,
     service = config.file.service
     engine = SyncEngine(ledger.sessions, accounts, clock=clock,
                         adopt_new=service.adopt_new == "first_seen",
-                        bulk_guard_share=service.bulk_guard_share)
+                        bulk_guard_share=service.bulk_guard_share,
+                        low_stock=rules_from(service, config.file.skus))
     return App(config=config, ledger=ledger, accounts=accounts, engine=engine, clock=clock)
 
 

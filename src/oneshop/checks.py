@@ -29,7 +29,8 @@ def check(cfg: Config) -> Findings:
     for key, listen in listens.items():
         if listen and (problem := _unresolvable(listen)) is not None:
             found.problems.append(f"{cfg.path}: {key}: {problem}")
-    if cfg.file.alerts is not None and (missing := _program_missing(cfg.file.alerts.command[0])):
+    if cfg.file.alerts is not None and cfg.file.alerts.command is not None and \
+            (missing := _program_missing(cfg.file.alerts.command[0])):
         found.warnings.append(f"{cfg.path}: alerts.command: {missing}; every alert would "
                               "fail to run it (alerts are still logged)")
     if cfg.accounts and not any(a.config.enabled for a in cfg.accounts.values()):

@@ -117,9 +117,9 @@ def main() -> None:
         raise SystemExit(1) from None
 
 
-from oneshop import cli_service, cli_shop, cli_stock  # noqa: E402  (they join the group)
+from oneshop import cli_orders, cli_service, cli_shop, cli_stock  # noqa: E402  (they join)
 
-for _commands in (cli_service, cli_stock, cli_shop):
+for _commands in (cli_service, cli_stock, cli_shop, cli_orders):
     _commands.register(cli)
 
 if __name__ == "__main__":

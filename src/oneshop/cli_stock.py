@@ -41,7 +41,10 @@ def adjust(ctx: click.Context, sku: str, delta: str, reason: str) -> None:
         change = int(delta)
     except ValueError:
         raise click.BadParameter(f"{delta!r} is not a whole number like +3 or -2") from None
-    with _ledger(_config(ctx)) as ledger, transaction(ledger.sessions) as s:
+    from oneshop.ledger.lowstock import check_low_stock, rules_from
+
+    cfg = _config(ctx)
+    with _ledger(cfg) as ledger, transaction(ledger.sessions) as s:
         ids = stock.sku_ids(s, [sku])
         if sku not in ids:
             raise click.ClickException(f"unknown SKU {sku!r}")
@@ -49,6 +52,9 @@ def adjust(ctx: click.Context, sku: str, delta: str, reason: str) -> None:
                               source_key=f"adjust:{utcnow().isoformat()}:{uuid.uuid4()}",
                               reason=reason)
         now_on_hand = stock.on_hand(s, ids[sku])
+        # A correction down can cross a low-stock threshold; one up re-arms it.
+        check_low_stock(s, rules_from(cfg.file.service, cfg.file.skus), {ids[sku]: change},
+                        utcnow())
     click.echo(f"{sku}: {change:+d} ({reason}); on hand now {now_on_hand}")
 
 

@@ -56,6 +56,8 @@ class Config:
     state_dir: Path
     accounts: dict[str, Account]
     secrets: tuple[str, ...]  # every resolved secret value, for log redaction
+    # `[alerts] notify`, each secret reference resolved (also among `secrets`).
+    notify_urls: tuple[str, ...] = ()
 
 
 def default_path() -> Path:
@@ -142,12 +144,13 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
     accounts = {name: acc for name, cfg in file.accounts.items()
                 if (acc := _account(path, name, cfg, env, problems, secrets)) is not None}
     problems += _same_store(path, accounts)
+    notify = _notify_urls(path, file.alerts, env, problems, secrets)
     if problems:
         raise ConfigError(problems)
     sdir = state_dir(file.service, env)
     url = file.service.database_url or f"sqlite:///{sdir / 'oneshop.sqlite3'}"
     return Config(path=path, file=file, database_url=url, state_dir=sdir, accounts=accounts,
-                  secrets=tuple(secrets))
+                  secrets=tuple(secrets), notify_urls=notify)
 
 
 def _same_store(path: Path, accounts: Mapping[str, Account]) -> list[str]:
@@ -223,3 +226,26 @@ def _account(path: Path, name: str, cfg: AccountConfig, env: Mapping[str, str],
     if refused:
         return None
     return Account(name=name, config=cfg, factory=factory, settings=settings, webhook_secret=hook)
+
+
+def _notify_urls(path: Path, alerts: AlertsConfig | None, env: Mapping[str, str],
+                 problems: list[str], secrets: list[str]) -> tuple[str, ...]:
+    """The `[alerts] notify` URLs, resolved; each is a secret (never logged or shown)."""
+    urls: list[tuple[int, str]] = []
+    for index, item in enumerate(alerts.notify if alerts is not None else []):
+        try:
+            url = item if isinstance(item, str) else resolve_secret(item, env)
+        except ValueError as exc:
+            problems.append(f"{path}: alerts.notify.{index}: {exc}")
+            continue
+        secrets.append(url)
+        if (wrong := rules.notify_url_problem(url)) is not None:
+            problems.append(f"{path}: alerts.notify.{index}: {wrong}")
+            continue
+        urls.append((index, url))
+    if urls:
+        from oneshop.alertnotify import apprise_problems
+
+        problems += [f"{path}: alerts.notify{where}: {why}"
+                     for where, why in apprise_problems(urls)]
+    return tuple(url for _, url in urls)

@@ -59,6 +59,19 @@ class ServiceConfig(Strict):
     ledger_fail_exit_s: float = Field(120.0, gt=0, description=(
         "after this many seconds of the ledger failing every transaction, `run` exits "
         "non-zero so that its supervisor restarts it"))
+    low_stock: int | None = Field(None, ge=0, le=MAX_UNITS, description=(
+        "alert `low_stock` once when a SKU's available count falls to this or below "
+        "(docs/low-stock.md); a SKU's own `low_stock` under [skus.X] wins"))
+    reorder_to: int | None = Field(None, ge=1, le=MAX_UNITS, description=(
+        "shown in the low_stock alert: how many to order to get back to this many"))
+    low_stock_digest_hour: int | None = Field(None, ge=0, le=23, description=(
+        "once a day at this UTC hour, one `low_stock_digest` line listing every SKU at or "
+        "below its threshold (unset: no digest)"))
+
+    @model_validator(mode="after")
+    def _reorder_above_threshold(self) -> ServiceConfig:
+        rules.reorder_problem(self.low_stock, self.reorder_to)
+        return self
 
 
 class LoggingConfig(Strict):
@@ -79,12 +92,24 @@ class WebhooksConfig(Strict):
 
 
 class AlertsConfig(Strict):
-    command: list[str] = Field(min_length=1, description=(
+    command: list[str] | None = Field(None, min_length=1, description=(
         "program and arguments run with each alert as JSON on stdin, "
         'e.g. ["ntfy", "publish", "shop"]'))
     min_interval_s: float = Field(60.0, ge=0, le=WEEK_S, description=(
         "at most one run per event and account in this many seconds"))
     timeout_s: float = Field(30.0, gt=0, le=3600, description="a run taking longer is killed")
+    notify: list[str | SecretRef] = Field(default_factory=list, max_length=20, description=(
+        "Apprise URLs every alert is delivered to (docs/notifications.md); a URL holding a "
+        'token belongs in a secret: { env = "…" } or { credential = "…" }'))
+    min_severity: Literal["info", "warning", "error", "critical"] = Field(
+        "warning", description="deliver to `notify` only alerts at least this severe "
+                               "(an episode's resolved line follows its start)")
+
+    @model_validator(mode="after")
+    def _something_to_run(self) -> AlertsConfig:
+        if self.command is None and not self.notify:
+            raise ValueError("give `command`, `notify`, or both (or remove [alerts])")
+        return self
 
 
 class MetricsConfig(Strict):
@@ -96,6 +121,15 @@ class MetricsConfig(Strict):
 class SkuOverride(Strict):
     reserve: int | None = Field(None, ge=0, le=MAX_UNITS)
     cap: int | None = Field(None, ge=0, le=MAX_UNITS)
+    low_stock: int | None = Field(None, ge=0, le=MAX_UNITS, description=(
+        "this SKU's low-stock threshold (instead of [service] low_stock)"))
+    reorder_to: int | None = Field(None, ge=1, le=MAX_UNITS, description=(
+        "this SKU's reorder target (instead of [service] reorder_to)"))
+
+    @model_validator(mode="after")
+    def _reorder_above_threshold(self) -> SkuOverride:
+        rules.reorder_problem(self.low_stock, self.reorder_to)
+        return self
 
 
 class AccountConfig(Strict):

@@ -90,3 +90,21 @@ def same_store(identities: Mapping[str, str | None]) -> list[tuple[list[str], st
         if identity is not None:
             by_store.setdefault(identity, []).append(account)
     return [(names, identity) for identity, names in by_store.items() if len(names) > 1]
+
+
+def reorder_problem(low_stock: int | None, reorder_to: int | None) -> None:
+    """A reorder target at or under its threshold would ask to order nothing (or less)."""
+    if low_stock is not None and reorder_to is not None and reorder_to <= low_stock:
+        raise ValueError(f"reorder_to ({reorder_to}) must be above low_stock ({low_stock})")
+
+
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
+
+
+def notify_url_problem(url: str) -> str | None:
+    """What is wrong with the shape of a notification URL (never echoed: it may hold a
+    token); whether Apprise can send to it is asked at load (config.py)."""
+    if _URL_SCHEME.match(url) is None:
+        return ("each entry must be an Apprise URL like ntfys://ntfy.sh/TOPIC, or a secret "
+                'reference { env = "…" } / { credential = "…" }')
+    return None

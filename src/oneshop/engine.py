@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop.accounts import Accounts
 from oneshop.guard import BulkGuard
+from oneshop.ledger.lowstock import LowStockRules
 from oneshop.protocols import Clock, SyncObserver
 from oneshop.sync.parts import Parts
 from oneshop.sync.pull import Pull, PullSummary, add_into
@@ -37,13 +38,14 @@ PUSH_EVERY_S = 5.0  # within one pull, booked decreases wait at most this long t
 class SyncEngine:
     def __init__(self, sessions: sessionmaker[Session], accounts: Accounts, *, clock: Clock,
                  adopt_new: bool = True, bulk_guard_share: float = 0.25,
-                 observer: SyncObserver | None = None):
+                 observer: SyncObserver | None = None,
+                 low_stock: LowStockRules | None = None):
         self.sessions = sessions
         self.accounts = accounts
         self.clock = clock
         self.guard = BulkGuard(self.sessions, share=bulk_guard_share)
         self.parts = Parts(sessions=self.sessions, accounts=accounts, clock=clock,
-                           observer=observer)
+                           observer=observer, low_stock=low_stock or LowStockRules())
         self.stopping = self.parts.stopping
         self.pull = Pull(self.parts)
         self.push = Push(self.parts, self.pull, self.guard)

@@ -1,20 +1,25 @@
-"""Optional add-ons of `oneshop run`: the alert command and the Prometheus endpoint."""
+"""Optional add-ons of `oneshop run`: the alert command, Apprise notifications and the
+Prometheus endpoint."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from oneshop import alertcmd
+from oneshop import alertcmd, alertnotify
 from oneshop.app import App
 
 
 def start(current_app: Callable[[], App]) -> Callable[[], None]:
-    """Start what the config asks for ([alerts], [metrics]); returns what stops them.
+    """Start what the config asks for ([alerts] command and notify, [metrics]); returns
+    what stops them.
 
     Both are read at start-up; changing them needs a restart, not a reload.
     """
-    file = current_app().config.file
+    config = current_app().config
+    file = config.file
     command = alertcmd.install(file.alerts)
+    notifier = alertnotify.install(config.notify_urls, file.alerts.min_severity) \
+        if file.alerts is not None else None
     exporter = None
     if file.metrics is not None:
         from oneshop import metrics  # prometheus-client is needed only with [metrics]
@@ -23,6 +28,7 @@ def start(current_app: Callable[[], App]) -> Callable[[], None]:
 
     def stop() -> None:
         alertcmd.uninstall(command, timeout_s=3.0)
+        alertnotify.uninstall(notifier, timeout_s=3.0)
         if exporter is not None:
             exporter.close()
 

@@ -18,6 +18,7 @@ import structlog
 from oneshop import alerts, conditions, planning
 from oneshop.app import App
 from oneshop.coordinator import Coordinator, JobKind
+from oneshop.digest import DailyDigest
 from oneshop.ledger import account_state
 from oneshop.ledger.db import transaction
 from oneshop.ledgerwatch import UNAVAILABLE, LedgerWatch
@@ -88,6 +89,7 @@ class Runner:
         self.plans: dict[str, Plan] = {}
         self.slicer = planning.Slicer()
         self._sizes: planning.Sizes = {}  # catalog sizes, counted every half hour
+        self.digest = DailyDigest(app)
         alerts.configure(app.config.file.service.alert_reminder_s,
                          {name: alerts.credential_advice(app.config, name)
                           for name in app.config.accounts})
@@ -198,6 +200,7 @@ class Runner:
         # Not a sign of a working ledger: a transaction that changed nothing commits even
         # on a full disk. A job's end, which always writes, is.
         conditions.check_stale(self.app, self.started_at)
+        self.digest.tick()
 
     # -- stopping ------------------------------------------------------------------------
 

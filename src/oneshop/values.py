@@ -47,6 +47,9 @@ class OrderLine:
     listing_external_id: str | None
     quantity: int
     unit_price: Decimal
+    # Units the buyer got their money back for, restocked or not (the order list shows
+    # it); a channel that refunds amounts only counts a full refund as every unit.
+    refunded_quantity: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,6 +85,8 @@ class Order:
     # Whether the channel took the sold units off its own quantity (every channel we know
     # does); the engine then adjusts its last observed quantity instead of pushing.
     channel_decremented: bool = True
+    # When the buyer paid (None: not paid yet, or the channel does not say).
+    paid_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

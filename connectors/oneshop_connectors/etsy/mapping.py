@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -188,6 +189,9 @@ def _map_receipt(raw: dict[str, Any]) -> Order:
     if not transactions:
         raise InvalidRecord("receipt has no transactions")
     lines = tuple(_map_line(tx) for tx in transactions)
+    if status == "refunded":
+        # Etsy's refunds are amounts, not units: only a full refund says which units.
+        lines = tuple(replace(line, refunded_quantity=line.quantity) for line in lines)
     restocks = tuple(
         # Etsy's help says a cancellation does not put the units back for sale ("Canceling
         # doesn't put the item(s) back for sale in your shop"); the API documents nothing.
@@ -198,7 +202,18 @@ def _map_receipt(raw: dict[str, Any]) -> Order:
         for line in lines) if status == "cancelled" else ()
     return Order(external_id=str(receipt_id), status=status, currency=currency, total=total,
                  created_at=created, updated_at=max(created, updated), lines=lines,
-                 restocks=restocks)
+                 restocks=restocks, paid_at=_paid_at(raw, transactions))
+
+
+def _paid_at(raw: dict[str, Any], transactions: list[Any]) -> datetime | None:
+    """When the receipt was paid: its transactions' `paid_timestamp` (the first), if
+    `is_paid`; an unreadable one is no reason to reject the sale."""
+    if raw.get("is_paid") is not True:
+        return None
+    stamps = [tx.get("paid_timestamp") for tx in transactions if isinstance(tx, dict)]
+    valid = [s for s in stamps if isinstance(s, int) and not isinstance(s, bool) and
+             0 < s <= MAX_INT]
+    return datetime.fromtimestamp(min(valid), UTC) if valid else None
 
 
 def _map_line(raw: Any) -> OrderLine:

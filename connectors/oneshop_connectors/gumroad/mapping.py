@@ -226,13 +226,17 @@ def _order(raw: Mapping[str, Any], product: ProductInfo | None, *, restock_refun
     status = sale_status(raw)
     total = Decimal(cents) / 100
     line = OrderLine(external_id=sale_id, sku=sku, listing_external_id=listing_id,
-                     quantity=quantity, unit_price=(total / quantity).quantize(Decimal("0.01")))
+                     quantity=quantity, unit_price=(total / quantity).quantize(Decimal("0.01")),
+                     # A partial refund is an amount: only a full one says which units.
+                     refunded_quantity=quantity if status == "refunded" else 0)
     # A partial refund is money back on a sale the buyer keeps: no units return.
     gives_back = status in ("refunded", "cancelled") and restock_refunds
     restocks = (Restock(key=f"refund:{sale_id}", line_external_id=sale_id,
                         quantity=quantity, channel_applied=False),) if gives_back else ()
+    # A Gumroad sale is charged when it is made (no unpaid sales are listed).
     return Order(external_id=sale_id, status=status, currency=SALE_CURRENCY, total=total,
-                 created_at=created, updated_at=created, lines=(line,), restocks=restocks)
+                 created_at=created, updated_at=created, lines=(line,), restocks=restocks,
+                 paid_at=created)
 
 
 def _line_target(product_id: str, product: ProductInfo | None, chosen: Mapping[Any, Any]

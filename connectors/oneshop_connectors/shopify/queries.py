@@ -59,6 +59,7 @@ fragment OneshopOrder on Order {
   id
   createdAt
   updatedAt
+  processedAt
   cancelledAt
   closed
   displayFinancialStatus

@@ -155,6 +155,8 @@ class Nodes:
 
         return {"__typename": "Order", "id": gid("Order", order.num), "name": order.name,
                 "createdAt": iso(order.created_at), "updatedAt": iso(order.updated_at),
+                # An online checkout is paid as it is processed, when it is created.
+                "processedAt": iso(order.created_at),
                 "cancelledAt": iso(order.cancelled_at), "cancelReason": order.cancel_reason,
                 "closed": order.closed, "closedAt": iso(order.cancelled_at), "test": False,
                 "currencyCode": CURRENCY, "displayFinancialStatus": order.financial_status,

@@ -100,6 +100,7 @@ type Order implements Node {
   name: String!
   createdAt: DateTime!
   updatedAt: DateTime!
+  processedAt: DateTime!
   cancelledAt: DateTime
   cancelReason: OrderCancelReason
   closed: Boolean!

@@ -23,7 +23,12 @@ from oneshop.ledger.history import BEFORE_TAKEOVER, HISTORY, Cutoffs, load_cutof
 from oneshop.values import Order, OrderLine
 
 LINE_COLUMNS = ("order_id", "external_id", "sku", "listing_external_id", "sku_id",
-                "quantity", "unit_price")
+                "quantity", "unit_price", "refunded_quantity")
+# A line's refunds only grow: a later version raises them, an older one never lowers
+# them, and a line read again unchanged is not written (nor, on PostgreSQL, a new tuple).
+LINE_CONFLICT = ("ON CONFLICT (order_id, external_id) DO UPDATE SET refunded_quantity = "
+                 "excluded.refunded_quantity WHERE excluded.refunded_quantity > "
+                 "order_lines.refunded_quantity")
 Target = tuple[int | None, int | None]  # an order line's (binding_id, sku_id)
 
 
@@ -112,7 +117,7 @@ class _PageRows:
             sku_id = self.by_sku.get(line.sku)
         ext = order.external_id
         self.lines.append([ext, line.external_id, line.sku, line.listing_external_id,
-                           sku_id, line.quantity, line.unit_price])
+                           sku_id, line.quantity, line.unit_price, line.refunded_quantity])
         if sku_id is None:
             if self.cutoffs.taken_over:  # history needs no link to be right
                 self.unlinked.append((line.listing_external_id, line.sku))
@@ -141,7 +146,7 @@ def _send(session: Session, rows: _PageRows,
     for row in rows.lines:
         row[0] = ids[row[0]]
     bulk.insert_rows(session, bulk.table_of(m.OrderLine), LINE_COLUMNS, rows.lines,
-                     "ON CONFLICT (order_id, external_id) DO NOTHING")
+                     LINE_CONFLICT)
     followed: list[str] = []
     for key, sku_id, delta in stock.fold_into_on_hand(session, new_moves()):
         booked.movements += 1
@@ -226,7 +231,7 @@ def _upsert_orders(session: Session, account: str, orders: Sequence[Order]
     # One row per order (an upsert cannot touch a row twice); the last version wins.
     rows = list({o.external_id: (
         account, o.external_id, o.status, o.currency, o.total, o.created_at, o.updated_at,
-        now) for o in orders}.values())
+        now, o.paid_at) for o in orders}.values())
     table = bulk.table_of(m.Order)
     pg = bulk.is_pg(session)
     # Which rows this statement inserted: PostgreSQL says so (xmax = 0); on SQLite an
@@ -239,8 +244,10 @@ def _upsert_orders(session: Session, account: str, orders: Sequence[Order]
     newer = "excluded.updated_at >= orders.updated_at"
     fetch = bulk.insert_rows(
         session, table, ("account", "external_id", "status", "currency", "total",
-                         "created_at", "updated_at", "recorded_at"), rows,
+                         "created_at", "updated_at", "recorded_at", "paid_at"), rows,
         "ON CONFLICT (account, external_id) DO UPDATE SET "
+        # The first paid time seen stays (a channel never un-pays an order).
+        "paid_at = COALESCE(orders.paid_at, excluded.paid_at), "
         f"status = CASE WHEN {newer} THEN excluded.status ELSE orders.status END, "
         f"total = CASE WHEN {newer} THEN excluded.total ELSE orders.total END, "
         f"updated_at = CASE WHEN {newer} THEN excluded.updated_at ELSE orders.updated_at END",

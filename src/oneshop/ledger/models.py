@@ -152,6 +152,8 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # When the buyer paid, as the channel says (NULL: unpaid, or the channel does not say).
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class OrderLine(Base):
@@ -176,6 +178,9 @@ class OrderLine(Base):
     sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    # Units refunded on this line (restocked or not); only ever grows (a poll's overlap
+    # may bring an older version of the order).
+    refunded_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Movement(Base):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop.accounts import Accounts
+from oneshop.ledger.lowstock import LowStockRules
 from oneshop.protocols import Clock, SyncObserver
 
 
@@ -19,3 +20,5 @@ class Parts:
     observer: SyncObserver | None = None
     # Set when the service stops: a pull ends after the page it is booking.
     stopping: threading.Event = field(default_factory=threading.Event)
+    # The low-stock thresholds, checked where a step commits a stock change.
+    low_stock: LowStockRules = field(default_factory=LowStockRules)

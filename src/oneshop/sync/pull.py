@@ -13,6 +13,7 @@ from oneshop import alerts
 from oneshop.ledger import booking, cursors, history
 from oneshop.ledger.db import transaction
 from oneshop.ledger.drift import ChannelRestocks
+from oneshop.ledger.lowstock import check_low_stock
 from oneshop.ledger.oversell import check_oversells
 from oneshop.sync.parts import Parts
 from oneshop.values import OrdersPage
@@ -77,6 +78,7 @@ class Pull:
             alerts.reject(s, account, ORDERS, page.rejected, now)
             cursors.save_cursor(s, account, ORDERS, page.cursor, now)
             check_oversells(s, booked.sku_deltas, now)
+            check_low_stock(s, self.parts.low_stock, booked.sku_deltas, now)
             for listing_id, sku in booked.unlinked:
                 alerts.raise_alert(
                     s, "unlinked_listing", "warning", "a sale is for a listing bound to no "

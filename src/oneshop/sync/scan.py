@@ -12,6 +12,7 @@ from oneshop import alerts
 from oneshop.ledger import catalog, stock
 from oneshop.ledger.db import transaction
 from oneshop.ledger.drift import fold_drift
+from oneshop.ledger.lowstock import check_low_stock
 from oneshop.ledger.oversell import check_oversells
 from oneshop.protocols import RollingCatalog
 from oneshop.sync.notices import report_links, report_unadopted
@@ -72,6 +73,7 @@ class Scan:
                 adopted = fold_drift(s, account, seen, rules, now)
                 # An adopted edit can take a SKU below 0 too (sales it did not know of).
                 check_oversells(s, adopted, now)
+                check_low_stock(s, self.parts.low_stock, adopted, now)
                 add_into(edits, adopted)
             count += len(seen)
         return count, edits
