@@ -290,3 +290,14 @@ class AccountState(Base):
     hold_reason: Mapped[str | None] = mapped_column(Text)
     release_once: Mapped[bool] = mapped_column(Boolean, default=False,
                                                server_default=false())
+
+
+class BundleComponent(Base):
+    """A bundle (kit) SKU is made of `quantity` units of each component SKU; it has no
+    stock of its own (`ledger/bundles.py`). Kept from the config file's `bundle` keys."""
+
+    __tablename__ = "bundle_components"
+    bundle_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), primary_key=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), primary_key=True,
+                                              index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
