@@ -240,7 +240,8 @@ def bundle_targets(session: Session, account: str, kits: bundles.Bundles, *, res
     if deactivated_only:
         q = q.where(m.Binding.deactivated_by_us.is_(True))
     out = []
-    for b, sku in session.execute(q).tuples():
+    rows: Any = session.execute(q)
+    for b, sku in rows:
         avail = stock.get(sku.id)
         if avail is None:
             continue  # a component is unknown: never published, not even as 0
