@@ -16,7 +16,7 @@ from oneshop.ledger import binding, bundles, takeover
 from oneshop.ledger import models as m
 from oneshop.ledger.bulk import insert, table_of
 from oneshop.ledger.stock import ensure_skus
-from oneshop.values import Listing
+from oneshop.values import CHANNEL_BUNDLE, Listing
 
 UNLINKED = "unlinked"  # bound_by of a listing unlinked by hand
 CHUNK = 500  # bound IN (...) lists; SQLite allows 32k variables, PostgreSQL 65k
@@ -194,7 +194,9 @@ def targets(session: Session, account: str, *, reserve: int, cap: int | None,
     q = (select(m.Binding, m.Sku.sku, m.Sku.on_hand, pub)
          .join(m.Sku, m.Sku.id == m.Binding.sku_id)
          # An unknown (not adopted) SKU is never published, not even as 0.
-         .where(m.Binding.account == account, m.Sku.adopted_at.is_not(None)))
+         .where(m.Binding.account == account, m.Sku.adopted_at.is_not(None),
+                # The channel derives it (a Shopify bundle): never written.
+                m.Binding.state != CHANNEL_BUNDLE))
     kits = bundles.load(session)
     if kits:  # a bundle's stock is its components': `bundle_targets`
         q = q.where(m.Binding.sku_id.not_in(list(kits)))
@@ -236,7 +238,8 @@ def bundle_targets(session: Session, account: str, kits: bundles.Bundles, *, res
         return []
     stock = bundles.availability(session, {b: kits[b] for b in wanted})
     q = (select(m.Binding, m.Sku).join(m.Sku, m.Sku.id == m.Binding.sku_id)
-         .where(m.Binding.account == account, m.Binding.sku_id.in_(sorted(wanted))))
+         .where(m.Binding.account == account, m.Binding.sku_id.in_(sorted(wanted)),
+                m.Binding.state != CHANNEL_BUNDLE))
     if deactivated_only:
         q = q.where(m.Binding.deactivated_by_us.is_(True))
     out = []

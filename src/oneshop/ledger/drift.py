@@ -35,10 +35,11 @@ from sqlalchemy.orm import Session
 from oneshop import alerts
 from oneshop.ledger import binding, bundles, catalog, stock
 from oneshop.ledger import models as m
-from oneshop.values import Order
+from oneshop.values import CHANNEL_BUNDLE, Order
 
 # States in which a listing cannot sell, so its quantity says nothing about stock.
-OFF_SALE = frozenset({"inactive", "sold_out", "draft", "expired", "untracked", "removed"})
+OFF_SALE = frozenset({"inactive", "sold_out", "draft", "expired", "untracked", "removed",
+                      CHANNEL_BUNDLE})  # a channel's bundle: its quantity is its parts'
 # Reconciles in a row that found stale pushes before a listing counts as stuck: one is a
 # hand edit on its way to its second sighting; two means something keeps it from settling.
 STUCK_AFTER = 2
