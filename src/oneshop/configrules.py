@@ -97,6 +97,9 @@ def bundle_problems(skus: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     contains a bundle (no nesting: a kit's stock is its parts', one level deep), or a
     component whose stock is not a physical count (`stock` other than "tracked")."""
     for name, sku in skus.items():
+        if getattr(sku, "bundle", None) and getattr(sku, "stock", "tracked") != "tracked":
+            yield f"skus.{name}.stock", ("a bundle has no stock of its own (it is its "
+                                         "components'): remove `stock` or `bundle`")
         for part in sorted(getattr(sku, "bundle", None) or {}):
             key = f"skus.{name}.bundle.{part}"
             other = skus.get(part)

@@ -187,3 +187,24 @@ def test_a_hand_edit_of_a_bundle_listing_is_overwritten_with_one_alert(rig: Rig)
 def _alerts(rig: Rig, event: str) -> list[m.Alert]:
     with rig.app.sessions() as s:
         return list(s.scalars(select(m.Alert).where(m.Alert.event == event)))
+
+
+def test_status_and_history_show_the_bundle(rig: Rig) -> None:
+    from oneshop import status_view
+
+    order = rig.sb("gumroad").sell(rig.ids["GIFT-SET"]["gumroad"], 1)
+    rig.poll("gumroad")
+    with rig.app.sessions() as s:
+        rows = {r["sku"]: r for r in status_view.skus(s, rig.app.config, rig.clock.now())}
+        gift_history = views.history(s, "GIFT-SET") or []
+    gift = rows["GIFT-SET"]
+    assert gift["bundle"] == {"CARD-SET": 2, "MUG-BLUE": 1}
+    assert (gift["adopted"], gift["on_hand"]) == (True, 3)
+    # In step by our pushes ("pushed" until the next read confirms them).
+    assert {a: (c["wants"], c["mark"] or "pushed") for a, c in gift["channels"].items()} == {
+        "etsy": (3, "pushed"), "gumroad": (3, "pushed"), "shopify": (None, "channel bundle")}
+    assert [e.detail for e in gift_history if e.kind == "bundle"] == [
+        "made of 2 x CARD-SET + 1 x MUG-BLUE"]
+    sold = sorted(e.detail for e in gift_history if e.kind == "sale")
+    assert sold == [f"CARD-SET -2 gumroad order {order} (sold as GIFT-SET)",
+                    f"MUG-BLUE -1 gumroad order {order} (sold as GIFT-SET)"]
