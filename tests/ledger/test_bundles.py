@@ -177,3 +177,14 @@ def test_apply_follows_the_config(factory: sessionmaker[Session]) -> None:
         bundles.apply(s, {})
     with factory() as s:
         assert bundles.load(s) == {}
+
+
+def test_adopting_unknown_skus_from_a_channel_skips_a_bundle(
+        factory: sessionmaker[Session]) -> None:
+    from oneshop.ledger import takeover
+
+    setup(factory)
+    bind(factory, "etsy", {"3": ("GIFT-SET", 9)})
+    with transaction(factory) as s:
+        assert "GIFT-SET" not in takeover.adopt_unknown(s, "etsy", T0)
+    assert stock_of(factory)["GIFT-SET"] == 0
