@@ -208,3 +208,37 @@ def test_status_and_history_show_the_bundle(rig: Rig) -> None:
     sold = sorted(e.detail for e in gift_history if e.kind == "sale")
     assert sold == [f"CARD-SET -2 gumroad order {order} (sold as GIFT-SET)",
                     f"MUG-BLUE -1 gumroad order {order} (sold as GIFT-SET)"]
+
+
+def test_a_shopify_bundle_is_never_written_even_when_its_sku_is_plain_elsewhere(
+        tmp_path: Path, database_url: str) -> None:
+    """No oneshop bundle configured: GIFT-SET is a plain SKU on Etsy (its count adopted
+    from there), and the Shopify variant of that SKU is a Shopify bundle. oneshop binds
+    it but never writes it, and never adopts from it."""
+    clock = VirtualClock()
+    shop = SandboxShop(state_dir=tmp_path / "state", kinds=("etsy", "shopify"),
+                       database_url=database_url, clock=clock.now)
+    shopify: Any = shop.sandboxes["shopify"]
+    mug = shopify.seed_listing("MUG-BLUE", 10)
+    parent = shopify.add_bundle("GIFT-SET", [(mug, 1)])
+    etsy = shop.sandboxes["etsy"].seed_listing("GIFT-SET", 3)
+    shop.prepare_ledger()
+    app = shop.build_app(clock=clock.now, sleep=clock.sleep)
+    try:
+        report = adopt_with(app, source=None, force=False)
+        assert {a.sku: a.count for a in report.skus} == {"MUG-BLUE": 10, "GIFT-SET": 3}
+        runner = Runner(app)
+        assert runner.sync_once()
+        shop.sandboxes["etsy"].sell(etsy, 1)
+        clock.advance(5)
+        assert runner.poll("etsy") and runner.poll("shopify")
+        assert (shopify.quantity(parent), shopify.quantity(mug)) == (10, 10)
+        with app.sessions() as s:
+            bid = s.scalar(select(m.Binding.id).where(m.Binding.external_id == parent))
+            sku = s.scalar(select(m.Sku.on_hand).where(m.Sku.sku == "GIFT-SET"))
+            pushed = s.scalar(select(func.count()).select_from(m.Push)
+                              .where(m.Push.binding_id == bid))
+        assert bid is not None and sku == 2 and pushed == 0
+    finally:
+        app.close()
+        shop.close()
