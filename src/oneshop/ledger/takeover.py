@@ -107,8 +107,9 @@ def adopt_unknown(session: Session, account: str, now: datetime) -> dict[str, in
                m.Binding.observed_qty.is_not(None))
         .order_by(m.Sku.sku)).all()
     adopted: dict[str, int] = {}
+    kits = bundles.load(session)  # a bundle has no count of its own to adopt
     for sku_id, sku, qty in rows:
-        if sku in adopted or qty is None:
+        if sku in adopted or qty is None or sku_id in kits:
             continue
         adopt_count(session, sku_id=sku_id, quantity=qty, now=now, account=account,
                     key=f"count:init:{sku}",
