@@ -1,6 +1,8 @@
 """API economy, counted at the sandboxes: requests per idle cycle per channel (target 1),
 writes per single-SKU sale per other channel (target 1), and Etsy requests per listing
-pushed in a burst of sales on the other channels (target about 1: Etsy's daily budget).
+pushed in a burst of sales on the other channels (target about 1: Etsy's daily budget),
+and writes per channel for one bundle sale (target: no more than that channel's listings
+whose quantity changed; Shopify writes them in one call).
 
     .venv/bin/python bench/api_economy.py [--skus 200]
 """
@@ -24,8 +26,10 @@ def main() -> None:
     logs.configure(level="warning")
     clock = VirtualClock()
     with tempfile.TemporaryDirectory() as tmp:
-        shop = SandboxShop(state_dir=Path(tmp), clock=clock.now)
+        shop = SandboxShop(state_dir=Path(tmp), clock=clock.now,
+                           skus={KIT: {"bundle": {"E00000": 1, "E00001": 2}}})
         ids = [shop.seed(f"E{i:05d}", 5) for i in range(args.skus)]
+        ids.append(shop.seed(KIT, 2))
         shop.prepare_ledger()
         app = shop.build_app(clock=clock.now, sleep=clock.sleep)
         runner = Runner(app)
@@ -53,9 +57,32 @@ def main() -> None:
                   + ", ".join(f"{k} {shop.sandboxes[k].writes - writes[k]}" for k in others)
                   + " (target 1); requests incl. read-backs "
                   + ", ".join(f"{k} {shop.sandboxes[k].requests - reqs[k]}" for k in others))
-        burst(shop, runner, ids)
+        bundle_sale(shop, runner, ids)
+        burst(shop, runner, ids[:-1])
         app.close()
         shop.close()
+
+
+KIT = "KIT-BENCH"
+
+
+def bundle_sale(shop: SandboxShop, runner: Runner, ids: list[dict[str, str]]) -> None:
+    """One kit (1 x E00000 + 2 x E00001) sold on Gumroad: per channel, the writes made
+    against the listings (kit and components) whose quantity changed."""
+    watched = [ids[0], ids[1], ids[-1]]
+
+    def shows() -> dict[str, list[int | None]]:
+        return {k: [shop.sandboxes[k].quantity(i[k]) for i in watched] for k in KINDS}
+
+    before, writes = shows(), {k: s.writes for k, s in shop.sandboxes.items()}
+    shop.sandboxes["gumroad"].sell(ids[-1]["gumroad"], 1)
+    assert runner.poll("gumroad")
+    after = shows()
+    print("one bundle sale on gumroad: writes per channel "
+          + ", ".join(f"{k} {shop.sandboxes[k].writes - writes[k]} for "
+                      f"{sum(a != b for a, b in zip(before[k], after[k], strict=True))} "
+                      "listing(s) changed" for k in KINDS)
+          + " (target: writes <= listings changed)")
 
 
 def burst(shop: SandboxShop, runner: Runner, ids: list[dict[str, str]]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from sim.bundles import unbooked_units
 from sim.ledgerview import LedgerView
 from sim.model import Edit, Sale, Truth
 from sim.world import World
@@ -75,8 +76,8 @@ class Actions:
             return None
         qty = 1 if shown == 1 or self.rng.random() < 0.8 else 2
         booked, back = self.ledger.booked_orders(sku), self.ledger.booked_orders(sku, "restock")
-        unbooked = sum(s.quantity for s in self.truth.sales
-                       if s.sku == sku and (s.kind, s.order_id) not in booked)
+        # Units sold alone or in kits (sim/bundles.py) that the ledger has not booked yet.
+        unbooked = unbooked_units(self.truth, sku, booked)
         # Units a cancellation put back (on the channel's shelf or ours), not yet booked.
         returning = sum(s.restock_expected for s in self.truth.sales
                         if s.sku == sku and (s.kind, s.order_id) not in back)

@@ -45,6 +45,10 @@ class Truth:
     edits: list[Edit] = field(default_factory=list)
     secrets: set[str] = field(default_factory=set)
     violations: list[str] = field(default_factory=list)
+    # Kits (sim/bundles.py): bundle sku -> component -> units in one; their listings; sales.
+    bundles: dict[str, dict[str, int]] = field(default_factory=dict)
+    bundle_listings: dict[str, dict[str, str]] = field(default_factory=dict)
+    bundle_sales: list[Sale] = field(default_factory=list)
 
     def published(self, on_hand: int) -> int:
         shown = max(on_hand - self.reserve, 0)

@@ -20,6 +20,7 @@ from oneshop import logs
 from oneshop.ledger import models as m
 from oneshop.testing import VirtualClock
 from sim.actions import Actions
+from sim.bundles import BundleActions
 from sim.check import check
 from sim.model import Truth
 from sim.world import Crash, World, etsy_restocks
@@ -72,6 +73,7 @@ class Sim:
                            account_options=options)
         self.world.shop.settings_overrides = {"shopify": {"page_size": 3}}
         self.act = Actions(self.world, self.truth, self.rng, self.trace)
+        self.kits = BundleActions(self.act, seed)
         self.crashes = 0
         self.log = io.StringIO()
 
@@ -112,6 +114,7 @@ class Sim:
     def run(self) -> Result:
         started = time.perf_counter()
         self.act.seed_catalog()
+        self.kits.seed()
         if etsy_restocks(self.seed):
             self.trace("etsy puts cancelled units back (restock_on_cancel)")
         self.act.collect_secrets()
@@ -126,6 +129,7 @@ class Sim:
             self.act.step = step
             self.clock.advance(self.rng.choice([1, 5, 10, 20, 40]))
             self._event()
+            self.kits.maybe_sell()
             now = self.clock.now().timestamp()
             for kind, due in sorted(next_poll.items()):
                 if now >= due:

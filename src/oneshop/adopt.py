@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from oneshop import app as app_mod
 from oneshop.config import Config
 from oneshop.errors import OneshopError
-from oneshop.ledger import catalog, takeover, views
+from oneshop.ledger import bundles, catalog, takeover, views
 from oneshop.ledger.db import transaction
+from oneshop.values import CHANNEL_BUNDLE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,10 +44,12 @@ class Takeover:
     not_adopted: list[str]  # bound SKUs the source shows no quantity for
     watermarks: dict[str, str]
     settled: bool
+    # Bundle SKUs: what their listings show is never adopted (their stock is their parts').
+    bundles: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "settled": self.settled, "watermarks": self.watermarks,
-                "not_adopted": self.not_adopted,
+                "not_adopted": self.not_adopted, "bundles_ignored": self.bundles,
                 "skus": [{"sku": a.sku, "count": a.count, "delta": a.delta,
                           "source": a.source,
                           "moves": {acc: {"shows": was, "will_show": to}
@@ -91,7 +94,11 @@ def _record(application: app_mod.App, source: str | None, *, force: bool,
     report = Takeover(source=label, skus=[], not_adopted=[], watermarks={}, settled=settled)
     with transaction(application.sessions) as s:
         shows = _quantities(s)
+        kits = bundles.load(s)
         for sku_id, (sku, adopted, by_account) in sorted(shows.items(), key=lambda i: i[1][0]):
+            if sku_id in kits:
+                report.bundles.append(sku)
+                continue
             if adopted and not force:
                 continue  # adopting again only with --force
             values = [q for acc, q in by_account.items()
@@ -117,7 +124,8 @@ def _record(application: app_mod.App, source: str | None, *, force: bool,
 
 # A listing in these states cannot sell, so what it shows says nothing about stock (a
 # deactivated Etsy listing shows 0 with units on the shelf); a sold-out one does: 0.
-NO_COUNT_STATES = frozenset({"inactive", "draft", "expired", "untracked", "removed"})
+NO_COUNT_STATES = frozenset({"inactive", "draft", "expired", "untracked", "removed",
+                             CHANNEL_BUNDLE})
 
 
 def _quantities(s: Session) -> dict[int, tuple[str, bool, dict[str, int | None]]]:
@@ -174,6 +182,7 @@ class Plan:
     skus: list[Planned]
     unlinked: dict[str, int]  # account -> listings with no SKU to bind by
     adopted: list[str]  # accounts taken over already
+    bundles: list[str] = field(default_factory=list)  # listed, never adopted: parts' stock
 
 
 def plan(cfg: Config) -> Plan:
@@ -209,7 +218,11 @@ def _plan(s: Session, application: app_mod.App,
             if li.state in NO_COUNT_STATES:
                 off.add((sku, account))
     out = []
+    # From the config: a dry run writes nothing, so the ledger may not know them yet.
+    kits = {name for name, o in application.config.file.skus.items() if o.bundle}
     for sku, by_account in sorted(shows.items()):
+        if sku in kits:
+            continue  # its listings' quantities are never adopted: `Plan.bundles`
         row = names.get(sku)
         adopted = row is not None and row.adopted_at is not None
         counted = {a: q for a, q in by_account.items() if q is not None and (sku, a) not in off}
@@ -223,4 +236,5 @@ def _plan(s: Session, application: app_mod.App,
                             for a in by_account} for option, count in options.items()}
         out.append(Planned(sku=sku, shows=by_account, ledger=row.on_hand if adopted and row
                            else None, wants=wants, options=options, publish=publish))
-    return Plan(skus=out, unlinked=unlinked, adopted=takeover.taken_over(s))
+    return Plan(skus=out, unlinked=unlinked, adopted=takeover.taken_over(s),
+                bundles=sorted(kits & set(shows)))

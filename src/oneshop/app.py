@@ -29,8 +29,8 @@ from oneshop import lock
 from oneshop.accounts import AccountRules, Accounts
 from oneshop.config import Config
 from oneshop.engine import SyncEngine
+from oneshop.ledger import bundles, schema
 from oneshop.ledger import models as m
-from oneshop.ledger import schema
 from oneshop.ledger.db import make_engine, transaction
 from oneshop.ledger.lowstock import rules_from
 from oneshop.ledger.stock import ensure_skus
@@ -186,6 +186,7 @@ def _build(config: Config, ledger: Ledger, *, clock: Clock, sleep: Sleep,
            transports: Mapping[str, httpx.BaseTransport] | None, read_only: bool) -> App:
     if not read_only:
         apply_sku_overrides(ledger.sessions, config)
+        apply_bundles(ledger.sessions, config)
     connectors: dict[str, Connector] = {}
     rules: dict[str, AccountRules] = {}
     for name, account in config.accounts.items():
@@ -224,3 +225,11 @@ def apply_sku_overrides(sessions: sessionmaker[Session], config: Config) -> None
             row = s.get(m.Sku, ids[name])
             assert row is not None
             row.reserve, row.cap = o.reserve, o.cap
+
+
+def apply_bundles(sessions: sessionmaker[Session], config: Config) -> None:
+    """What each bundle is made of, from the config file, kept in the ledger for booking
+    and the push plan (`ledger/bundles.py`)."""
+    with transaction(sessions) as s:
+        bundles.apply(s, {name: dict(o.bundle) for name, o in config.file.skus.items()
+                          if o.bundle})

@@ -140,6 +140,7 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
     if not file.accounts:
         problems.append(f"{path}: accounts: no account configured; add an [accounts.NAME] "
                         "table (see config/oneshop.example.toml)")
+    problems += [f"{path}: {key}: {why}" for key, why in rules.bundle_problems(file.skus)]
     secrets: list[str] = []
     accounts = {name: acc for name, cfg in file.accounts.items()
                 if (acc := _account(path, name, cfg, env, problems, secrets)) is not None}

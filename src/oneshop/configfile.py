@@ -6,7 +6,7 @@ bound every number (past a bound a value is a typo). What the models cannot say 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -130,6 +130,11 @@ class SkuOverride(Strict):
     def _reorder_above_threshold(self) -> SkuOverride:
         rules.reorder_problem(self.low_stock, self.reorder_to)
         return self
+    # Rules across SKUs (no nesting, no self, tracked components): configrules.bundle_problems.
+    bundle: dict[str, Annotated[int, Field(ge=1, le=MAX_UNITS)]] | None = Field(
+        None, min_length=1, description=(
+            "a bundle (kit) with no stock of its own: component SKU -> units of it in one "
+            "bundle (docs/bundles.md)"))
 
 
 class AccountConfig(Strict):

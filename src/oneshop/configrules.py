@@ -108,3 +108,25 @@ def notify_url_problem(url: str) -> str | None:
         return ("each entry must be an Apprise URL like ntfys://ntfy.sh/TOPIC, or a secret "
                 'reference { env = "…" } / { credential = "…" }')
     return None
+
+
+def bundle_problems(skus: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(key, problem) of each bundle the ledger could not book: one that contains itself,
+    contains a bundle (no nesting: a kit's stock is its parts', one level deep), or a
+    component whose stock is not a physical count (`stock` other than "tracked")."""
+    for name, sku in skus.items():
+        if getattr(sku, "bundle", None) and getattr(sku, "stock", "tracked") != "tracked":
+            yield f"skus.{name}.stock", ("a bundle has no stock of its own (it is its "
+                                         "components'): remove `stock` or `bundle`")
+        for part in sorted(getattr(sku, "bundle", None) or {}):
+            key = f"skus.{name}.bundle.{part}"
+            other = skus.get(part)
+            if part == name:
+                yield key, "a bundle cannot contain itself"
+            elif other is not None and getattr(other, "bundle", None):
+                yield key, (f"{part!r} is a bundle itself; bundles do not nest: list its "
+                            "components here instead")
+            elif other is not None and getattr(other, "stock", "tracked") != "tracked":
+                yield key, (f"{part!r} is not a tracked SKU (stock = "
+                            f"{getattr(other, 'stock', '')!r}); a bundle is made of counted "
+                            "stock only")

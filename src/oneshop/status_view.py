@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from oneshop.config import Config
-from oneshop.ledger import views
+from oneshop.ledger import bundles, views
+from oneshop.values import CHANNEL_BUNDLE
 
 LIMIT = 500
 
@@ -33,21 +34,31 @@ def mark(*, wants: int | None, shows: int | None, believed: int | None,
 
 def skus(s: Session, config: Config, now: datetime) -> list[dict[str, Any]]:
     rules = {name: a.config for name, a in config.accounts.items()}
+    kits = bundles.load(s)
+    made = bundles.availability(s, kits) if kits else {}
     out: dict[str, dict[str, Any]] = {}
     for sku, b in views.bound_listings(s, LIMIT):
-        entry = out.setdefault(sku.sku, {"sku": sku.sku, "adopted": sku.adopted_at is not None,
-                                         "on_hand": sku.on_hand, "channels": {}})
+        # A bundle's stock is what its components make (None: one is not adopted yet).
+        stock = made[sku.id] if sku.id in kits else (
+            sku.on_hand if sku.adopted_at is not None else None)
+        entry = out.setdefault(sku.sku, {"sku": sku.sku, "adopted": stock is not None,
+                                         "on_hand": sku.on_hand if stock is None else stock,
+                                         "channels": {}})
+        if sku.id in kits:
+            entry["bundle"] = {c.sku: c.quantity for c in kits[sku.id][1]}
         rule = rules.get(b.account)
-        wants = (views.published(sku.on_hand, sku, rule)
-                 if sku.adopted_at is not None and rule is not None else None)
+        wants = (views.published(stock, sku, rule)
+                 if stock is not None and rule is not None and b.state != CHANNEL_BUNDLE
+                 else None)
         changed = max((t for t in (b.pushed_at, b.observed_at) if t is not None), default=None)
         entry["channels"][b.account] = {
             "listing": b.external_id, "state": b.state, "shows": b.read_qty,
             "read_at": b.read_at.isoformat() if b.read_at else None,
             "read_ago_s": int((now - b.read_at).total_seconds()) if b.read_at else None,
             "believed": b.observed_qty, "wants": wants,
-            "mark": mark(wants=wants, shows=b.read_qty, believed=b.observed_qty,
-                         held=b.held_qty, read_at=b.read_at, changed_at=changed)}
+            "mark": "channel bundle" if b.state == CHANNEL_BUNDLE else mark(
+                wants=wants, shows=b.read_qty, believed=b.observed_qty, held=b.held_qty,
+                read_at=b.read_at, changed_at=changed)}
     return list(out.values())
 
 
@@ -83,8 +94,10 @@ def render(data: dict[str, Any], *, wide: bool) -> None:
     for row in data["skus"]:
         first = True
         for account, c in row["channels"].items():
-            cells = [row["sku"] if first else "",
-                     (str(row["on_hand"]) if row["adopted"] else "?") if first else "",
+            stock = str(row["on_hand"]) if row["adopted"] else "?"
+            if "bundle" in row:  # what its components make, and of what
+                stock = f"{stock} = " + " + ".join(f"{q}x{c}" for c, q in row["bundle"].items())
+            cells = [row["sku"] if first else "", stock if first else "",
                      account, _txt(c["shows"]), _ago(c["read_ago_s"]), _txt(c["wants"]),
                      c["mark"]]
             if wide:

@@ -165,3 +165,9 @@ class Budget:
     daily: bool = False
     requests: int = 0
     throttle_wait_s: float = 0.0
+
+
+# A listing whose quantity the channel derives from other listings (a Shopify bundle
+# parent, `requiresComponents`): read, never written, never adopted from (its quantity
+# is None: no count of ours). docs/bundles.md.
+CHANNEL_BUNDLE = "channel_bundle"

@@ -12,6 +12,7 @@ from oneshop.errors import ConfigError
 from oneshop.http import new_client
 from oneshop.protocols import ConnectorContext
 from oneshop.values import (
+    CHANNEL_BUNDLE,
     Budget,
     ListingsPage,
     OrdersPage,
@@ -127,7 +128,15 @@ class ShopifyConnector:
     def push_stock(self, levels: Sequence[StockLevel]) -> Sequence[PushResult]:
         """One inventorySetQuantities per ≤250 levels, compare-and-set on `observed`."""
         results: dict[int, PushResult] = {}
-        indexed = list(enumerate(levels))
+        indexed = []
+        for i, level in enumerate(levels):
+            if level.listing.state == CHANNEL_BUNDLE:
+                # Shopify refuses a write to a bundle parent and fails the whole batch.
+                results[i] = PushResult(external_id=level.listing.external_id,
+                                        status="failed", observed=None, listing=level.listing,
+                                        detail="a Shopify bundle: its inventory is derived")
+            else:
+                indexed.append((i, level))
         for start in range(0, len(indexed), queries.MAX_PAGE):
             self._push_batch(indexed[start:start + queries.MAX_PAGE], results)
         return [results[i] for i in range(len(levels))]

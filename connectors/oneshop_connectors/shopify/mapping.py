@@ -12,7 +12,15 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from oneshop.values import Listing, Order, OrderLine, OrderStatus, Rejected, Restock
+from oneshop.values import (
+    CHANNEL_BUNDLE,
+    Listing,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Rejected,
+    Restock,
+)
 
 # Keys that may hold customer personal data; they never reach a Rejected record.
 PII_KEYS = frozenset({"email", "phone", "customer", "billingAddress", "shippingAddress",
@@ -118,10 +126,14 @@ def listing_from_variant(node: Any, location_id: str) -> Listing | Rejected:
         if not isinstance(tracked, bool):
             raise Unmappable("tracked is not a boolean")
         quantity = available_of(item.get("inventoryLevel")) if tracked else None
+        state = "active" if quantity is not None else "untracked"
+        if node.get("requiresComponents") is True:
+            # Shopify derives a bundle's inventory from its components and refuses writes
+            # to it: no count of ours, never written (values.CHANNEL_BUNDLE).
+            quantity, state = None, CHANNEL_BUNDLE
         return Listing(
             external_id=external_id, sku=sku_of(node.get("sku", item.get("sku"))),
-            title=title, quantity=quantity,
-            state="active" if quantity is not None else "untracked",
+            title=title, quantity=quantity, state=state,
             extra={"inventory_item_id": external_id, "location_id": location_id,
                    "variant_id": variant_id})
     except (Unmappable, AttributeError, TypeError) as exc:
@@ -151,6 +163,14 @@ def refunded_units(refunds: Any) -> dict[str, int]:
             units[line_id] = units.get(line_id, 0) + integer(
                 field(node, "quantity"), "refund quantity", minimum=0)
     return units
+
+
+def is_bundle_parent(node: Any) -> bool:
+    """A line for a Shopify bundle itself. Shopify documents a bundle's order as its
+    components' lines (each with a `lineItemGroup`); a line for the parent as well is
+    not documented, and would count the components twice: it is left out."""
+    variant = node.get("variant") if isinstance(node, dict) else None
+    return isinstance(variant, dict) and variant.get("requiresComponents") is True
 
 
 def restocks_from_refund(refund: Any) -> list[Restock]:
@@ -215,7 +235,8 @@ def order_from_node(node: Any) -> Order | Rejected:
             created_at=timestamp(field(node, "createdAt"), "createdAt"),
             updated_at=timestamp(field(node, "updatedAt"), "updatedAt"),
             lines=tuple(line_from_node(n, refunded)
-                        for n in field(field(node, "lineItems"), "nodes")),
+                        for n in field(field(node, "lineItems"), "nodes")
+                        if not is_bundle_parent(n)),
             restocks=tuple(r for refund in field(node, "refunds")
                            for r in restocks_from_refund(refund)),
             paid_at=paid_at_of(node))

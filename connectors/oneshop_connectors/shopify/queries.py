@@ -35,6 +35,7 @@ query OneshopVariants($first: Int!, $after: String, $locationId: ID!,
       id
       sku
       displayName
+      requiresComponents
       inventoryItem {
         id
         sku
@@ -70,7 +71,7 @@ fragment OneshopOrder on Order {
       sku
       quantity
       currentQuantity
-      variant { id inventoryItem { id } }
+      variant { id requiresComponents inventoryItem { id } }
       originalUnitPriceSet { shopMoney { amount currencyCode } }
     }
     pageInfo { hasNextPage }
@@ -85,7 +86,9 @@ fragment OneshopOrder on Order {
 }
 """
 # A line: itself, variant, inventory item, price set, shop money. A refund line: itself
-# and its line item. A refund: itself and its lines' connection.
+# and its line item. A refund: itself and its lines' connection. A bundle's components
+# are lines of their own (each with its `lineItemGroup`, not read: nothing needs it);
+# `variant.requiresComponents` (a scalar, free) marks a line for the bundle itself.
 LINE_COST = 5
 REFUND_LINE_COST = 2
 
@@ -156,6 +159,7 @@ BULK_VARIANTS = """
         id
         sku
         displayName
+        requiresComponents
         inventoryItem {
           id
           sku

@@ -141,6 +141,25 @@ class ShopifySandbox:
                                              price=Decimal(price))
             return gid("InventoryItem", variant.item_num)
 
+    def add_bundle(self, sku: str | None, components: list[tuple[str, int]], *,
+                   title: str = "") -> str:
+        """A Shopify bundle: a parent variant requiring these components (inventory item
+        GID -> units in one); its inventory is derived and refuses writes."""
+        with self.state.lock:
+            parent = self.state.add_bundle(
+                sku, [(self._variant(ext), qty) for ext, qty in components], title=title)
+            return gid("InventoryItem", parent.item_num)
+
+    @property
+    def bundle_parent_lines(self) -> bool:
+        """Undocumented: a bundle's order also lists the parent as a line of its own."""
+        return self.state.bundle_parent_lines
+
+    @bundle_parent_lines.setter
+    def bundle_parent_lines(self, value: bool) -> None:
+        with self.state.lock:
+            self.state.bundle_parent_lines = value
+
     def add_variants(self, count: int, *, sku_prefix: str = "SKU-", quantity: int = 5) -> None:
         """Many variants at once (benchmarks)."""
         with self.state.lock:
@@ -168,8 +187,7 @@ class ShopifySandbox:
             variants = [(self._variant(ext), qty) for ext, qty in lines]
             order = self.state.create_order(variants)
             self._queue_order(order)
-            for variant, _ in variants:
-                self._level_changed(variant.item_num, self.state.default_location)
+            self._levels_of(order)  # a bundle's components moved, not what was asked
             order_id = gid("Order", order.num)
         self.flush_webhooks()
         return order_id

@@ -90,7 +90,18 @@ class Nodes:
                             "title": v.product_title},
                 "inventoryItem": lambda info: self.item(v),
                 "inventoryQuantity": sum(lv["available"] for lv in v.levels.values()),
-                "updatedAt": iso(v.updated_at)}
+                "updatedAt": iso(v.updated_at), "requiresComponents": bool(v.components),
+                "productVariantComponents": partial(self._components, v)}
+
+    def _components(self, v: Variant, info: Any, first: int | None = None,
+                    after: str | None = None, **_: Any) -> JSON:
+        parts = sorted(v.components.items())
+        return paginate(parts, key=lambda p: (p[0], None), first=first, after=after,
+                        to_node=lambda p: {
+                            "__typename": "ProductVariantComponent",
+                            "id": gid("ProductVariantComponent", v.num * 1_000_000 + p[0]),
+                            "productVariant": self.variant(self.state.variants[p[0]]),
+                            "quantity": p[1]})
 
     def item(self, v: Variant) -> JSON:
         return {"__typename": "InventoryItem", "id": gid("InventoryItem", v.item_num),
@@ -125,7 +136,13 @@ class Nodes:
                 "currentQuantity": line.current_quantity,
                 "restockable": line.current_quantity > 0,
                 "variant": self.variant(variant) if variant is not None else None,
-                "originalUnitPriceSet": money(line.unit_price)}
+                "originalUnitPriceSet": money(line.unit_price),
+                "lineItemGroup": None if line.group is None else {
+                    "__typename": "LineItemGroup", "id": gid("LineItemGroup", line.group.num),
+                    "productId": gid("Product", line.group.product_num),
+                    "quantity": line.group.quantity, "title": line.group.title,
+                    "variantId": gid("ProductVariant", line.group.variant_num),
+                    "variantSku": line.group.sku}}
 
     def refund(self, order: Order, refund: Refund) -> JSON:
         lines = {li.num: li for li in order.lines}

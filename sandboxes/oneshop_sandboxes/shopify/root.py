@@ -260,6 +260,10 @@ def check_quantity(state: ShopState, name: str, q: JSON, path: list[str],
     if loc is None or loc not in state.locations:
         return err("INVALID_LOCATION", [*path, "locationId"],
                    "The specified location could not be found.")
+    if state.variant_by_item(item).components:
+        # Shopify derives a bundle parent's inventory; the whole mutation is refused.
+        return err("NON_MUTABLE_INVENTORY_ITEM", [*path, "inventoryItemId"],
+                   "The specified inventory item is not allowed to be adjusted via API.")
     level = state.level(item, loc)
     if level is None:
         return err("ITEM_NOT_STOCKED_AT_LOCATION", [*path, "inventoryItemId"],

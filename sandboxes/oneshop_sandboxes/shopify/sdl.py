@@ -53,6 +53,20 @@ type ProductVariant implements Node {
   inventoryItem: InventoryItem!
   inventoryQuantity: Int
   updatedAt: DateTime!
+  requiresComponents: Boolean!
+  productVariantComponents(first: Int, after: String, last: Int, before: String,
+    reverse: Boolean): ProductVariantComponentConnection!
+}
+type ProductVariantComponent implements Node {
+  id: ID!
+  productVariant: ProductVariant!
+  quantity: Int!
+}
+type ProductVariantComponentEdge { cursor: String! node: ProductVariantComponent! }
+type ProductVariantComponentConnection {
+  edges: [ProductVariantComponentEdge!]!
+  nodes: [ProductVariantComponent!]!
+  pageInfo: PageInfo!
 }
 type ProductVariantEdge { cursor: String! node: ProductVariant! }
 type ProductVariantConnection {
@@ -126,6 +140,15 @@ type LineItem implements Node {
   restockable: Boolean!
   variant: ProductVariant
   originalUnitPriceSet: MoneyBag!
+  lineItemGroup: LineItemGroup
+}
+type LineItemGroup implements Node {
+  id: ID!
+  productId: ID
+  quantity: Int!
+  title: String!
+  variantId: ID
+  variantSku: String
 }
 type LineItemEdge { cursor: String! node: LineItem! }
 type LineItemConnection { edges: [LineItemEdge!]! nodes: [LineItem!]! pageInfo: PageInfo! }

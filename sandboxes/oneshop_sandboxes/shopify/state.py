@@ -49,6 +49,21 @@ class Variant:
     updated_at: datetime | None = None
     # location num -> quantity name -> quantity (available, committed, on_hand)
     levels: dict[int, dict[str, int]] = field(default_factory=dict)
+    # A bundle parent (`requiresComponents`): component variant num -> units in one.
+    # Shopify derives its inventory from theirs and refuses writes to it.
+    components: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LineItemGroup:
+    """A bundle as bought: its component line items point at it (`lineItemGroup`)."""
+
+    num: int
+    variant_num: int
+    product_num: int
+    sku: str | None
+    title: str
+    quantity: int
 
 
 @dataclass(slots=True)
@@ -60,6 +75,7 @@ class LineItem:
     quantity: int
     current_quantity: int
     unit_price: str
+    group: LineItemGroup | None = None
 
 
 @dataclass(slots=True)
@@ -108,6 +124,9 @@ class ShopState:
         self.orders: dict[int, Order] = {}
         self.order_number = 1000
         self.default_location = self.add_location("Shop location")
+        # Undocumented: whether a bundle's order also lists the parent as a line item of
+        # its own (no units moved). Shopify documents only the component lines.
+        self.bundle_parent_lines = False
 
     def next_id(self) -> int:
         self._next += 1
@@ -138,6 +157,25 @@ class ShopState:
         self.items[item_num] = num
         return variant
 
+    def add_bundle(self, sku: str | None, components: list[tuple[Variant, int]], *,
+                   title: str = "", price: Decimal = Decimal("25.00")) -> Variant:
+        """A fixed bundle: a parent variant that requires these components."""
+        parent = self.add_variant(sku, 0, title=title, product_title=title or sku or "Bundle",
+                                  price=price)
+        parent.components = {v.num: q for v, q in components}
+        self.derive_bundles()
+        return parent
+
+    def derive_bundles(self) -> None:
+        """A parent's available is what its components make: min(available // quantity)."""
+        for parent in self.variants.values():
+            if not parent.components:
+                continue
+            for loc, level in parent.levels.items():
+                made = min((self.variants[c].levels.get(loc, {}).get("available", 0) // q
+                            for c, q in parent.components.items()), default=0)
+                level.update(available=max(0, made), committed=0, on_hand=max(0, made))
+
     def variant_by_item(self, item_num: int) -> Variant:
         if item_num not in self.items:
             raise KeyError(f"no inventory item {item_num}")
@@ -156,6 +194,7 @@ class ShopState:
             # on_hand = available + committed (+ unavailable states, not emulated).
             level["on_hand"] = level["available"] + level.get("committed", 0)
         variant.updated_at = self.now()
+        self.derive_bundles()
 
     def create_order(self, lines: list[tuple[Variant, int]]) -> Order:
         """A customer checks out: available goes down, committed up (Shopify's own move)."""
@@ -165,10 +204,11 @@ class ShopState:
                 raise ValueError("sold out")
         now = self.now()
         items: list[LineItem] = []
-        for variant, qty in lines:
+        for variant, qty, group in self._bundle_lines(lines, items):
             items.append(LineItem(num=self.next_id(), variant_num=variant.num, sku=variant.sku,
                                   title=variant.product_title, quantity=qty,
-                                  current_quantity=qty, unit_price=f"{variant.price:.2f}"))
+                                  current_quantity=qty, unit_price=f"{variant.price:.2f}",
+                                  group=group))
             if variant.tracked:
                 self.adjust(variant.item_num, self.default_location, "available", -qty)
                 self.adjust(variant.item_num, self.default_location, "committed", qty)
@@ -179,6 +219,27 @@ class ShopState:
                       email=f"buyer{self.order_number}@example.com")
         self.orders[order.num] = order
         return order
+
+    def _bundle_lines(self, lines: list[tuple[Variant, int]], items: list[LineItem]
+                      ) -> list[tuple[Variant, int, LineItemGroup | None]]:
+        """What an order's lines become: a bundle is sold as its components' line items,
+        each pointing at the bundle's group (and, when `bundle_parent_lines`, a line for
+        the parent itself that moves no units, added to `items` here)."""
+        out: list[tuple[Variant, int, LineItemGroup | None]] = []
+        for variant, qty in lines:
+            if not variant.components:
+                out.append((variant, qty, None))
+                continue
+            group = LineItemGroup(num=self.next_id(), variant_num=variant.num,
+                                  product_num=variant.product_num, sku=variant.sku,
+                                  title=variant.product_title, quantity=qty)
+            if self.bundle_parent_lines:
+                items.append(LineItem(num=self.next_id(), variant_num=variant.num,
+                                      sku=variant.sku, title=variant.product_title,
+                                      quantity=qty, current_quantity=qty,
+                                      unit_price=f"{variant.price:.2f}"))
+            out += [(self.variants[c], qty * q, group) for c, q in variant.components.items()]
+        return out
 
     def refund(self, order: Order, lines: list[tuple[LineItem, int]], *, restock_type: str,
                ) -> Refund:
@@ -194,7 +255,7 @@ class ShopState:
                                            location_num=self.default_location if restock
                                            else None))
             variant = self.variants.get(line.variant_num or -1)
-            if restock and variant is not None and variant.tracked:
+            if restock and variant is not None and variant.tracked and not variant.components:
                 self.adjust(variant.item_num, self.default_location, "available", qty)
                 self.adjust(variant.item_num, self.default_location, "committed", -qty)
         refund = Refund(num=self.next_id(), created_at=self.now(), lines=refund_lines)

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from oneshop.ledger import binding, bulk, races, stock
+from oneshop.ledger import binding, bulk, bundles, races, stock
 from oneshop.ledger import models as m
 from oneshop.ledger.bulk_params import pg_array_literal, sqlalchemy_processor
 from oneshop.ledger.history import BEFORE_TAKEOVER, HISTORY, Cutoffs, load_cutoffs
@@ -64,7 +64,8 @@ def record_orders(session: Session, account: str, orders: Sequence[Order], *,
     orders = sorted(orders, key=attrgetter("external_id"))
     by_listing, by_sku = _line_targets(session, account, orders)
     rows = _PageRows(account=account, by_listing=by_listing, by_sku=by_sku,
-                     cutoffs=load_cutoffs(session, account, orders, cutoffs))
+                     cutoffs=load_cutoffs(session, account, orders, cutoffs),
+                     kits=bundles.load(session))
     with bulk.pipelined(session):
         order_ids = _upsert_orders(session, account, orders)
         for order in orders:
@@ -86,6 +87,7 @@ class _PageRows:
     by_listing: Mapping[str, Target]
     by_sku: Mapping[str, int]
     cutoffs: Cutoffs
+    kits: bundles.Bundles  # bundle sku_id -> its components: its sales book theirs
     lines: list[list[Any]] = field(default_factory=list)  # order_id: the external id first
     moves: list[stock.Move] = field(default_factory=list)
     channel: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> (binding, Δ)
@@ -103,9 +105,9 @@ class _PageRows:
             listing = next((ln.listing_external_id for ln in order.lines
                             if ln.external_id == restock.line_external_id), None)
             if self.cutoffs.restock_is_history(listing, order.updated_at):
-                self.moves.append((sku_id, HISTORY, 0, key, self.account, ext, BEFORE_TAKEOVER))
+                self._move(sku_id, HISTORY, 0, key, ext, BEFORE_TAKEOVER)
                 continue
-            self.moves.append((sku_id, "restock", restock.quantity, key, self.account, ext, ""))
+            key = self._move(sku_id, "restock", restock.quantity, key, ext, "")
             if binding_id is not None and restock.channel_applied:
                 self.channel[key] = (binding_id, restock.quantity)
 
@@ -124,13 +126,24 @@ class _PageRows:
             return binding_id, sku_id
         key = f"sale:{self.account}:{ext}:{line.external_id}"
         if self.cutoffs.sale_is_history(line.listing_external_id, order.created_at):
-            self.moves.append((sku_id, HISTORY, 0, key, self.account, ext, BEFORE_TAKEOVER))
+            self._move(sku_id, HISTORY, 0, key, ext, BEFORE_TAKEOVER)
             return binding_id, sku_id
-        self.moves.append((sku_id, "sale", -line.quantity, key, self.account, ext, ""))
+        key = self._move(sku_id, "sale", -line.quantity, key, ext, "")
         if binding_id is not None and order.channel_decremented:
             self.channel[key] = (binding_id, -line.quantity)
             self.sold_at[key] = (line.listing_external_id or "", order.created_at)
         return binding_id, sku_id
+
+    def _move(self, sku_id: int, kind: str, delta: int, key: str, ext: str,
+              reason: str) -> str:
+        """Append the movement, or a bundle's one per component; returns the key that
+        stands for it (a bundle's first component's: what the channel follows by)."""
+        if not self.kits or sku_id not in self.kits:  # the hot path: no bundle
+            self.moves.append((sku_id, kind, delta, key, self.account, ext, reason))
+            return key
+        moves = bundles.expand(self.kits, sku_id, kind, delta, key, reason)
+        self.moves += [(sid, kind, d, k, self.account, ext, why) for sid, d, k, why in moves]
+        return moves[0][2]
 
 
 def _send(session: Session, rows: _PageRows,

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from oneshop.ledger import account_state, binding, takeover
+from oneshop.ledger import account_state, binding, bundles, takeover
 from oneshop.ledger import models as m
 from oneshop.ledger.bulk import insert, table_of
 from oneshop.ledger.stock import ensure_skus
-from oneshop.values import Listing
+from oneshop.values import CHANNEL_BUNDLE, Listing
 
 UNLINKED = "unlinked"  # bound_by of a listing unlinked by hand
 CHUNK = 500  # bound IN (...) lists; SQLite allows 32k variables, PostgreSQL 65k
@@ -160,11 +160,13 @@ def auto_link(session: Session, account: str, now: datetime, *,
                     .values(sku_id=bindparam("sid"), bound_by="auto"),
                     [{"bid": r.id, "sid": ids[r.channel_sku]} for r in todo])
     cutoff = takeover.channel_time(session, account) if adopt_new else None
+    kits = bundles.load(session)
     for r in todo:
         sku_id = ids[r.channel_sku]
         if r.channel_sku not in known:
             result.created.append(r.channel_sku)
-        if adopt_new and known.get(r.channel_sku) is None and r.observed_qty is not None:
+        if (adopt_new and known.get(r.channel_sku) is None and r.observed_qty is not None
+                and sku_id not in kits):  # a bundle has no count of its own to adopt
             # Its sales so far are in the count: they are history, on this listing only.
             session.execute(update(b).where(b.c.id == r.id).values(history_until=cutoff))
             result.adopted[r.channel_sku] = r.observed_qty
@@ -192,7 +194,12 @@ def targets(session: Session, account: str, *, reserve: int, cap: int | None,
     q = (select(m.Binding, m.Sku.sku, m.Sku.on_hand, pub)
          .join(m.Sku, m.Sku.id == m.Binding.sku_id)
          # An unknown (not adopted) SKU is never published, not even as 0.
-         .where(m.Binding.account == account, m.Sku.adopted_at.is_not(None)))
+         .where(m.Binding.account == account, m.Sku.adopted_at.is_not(None),
+                # The channel derives it (a Shopify bundle): never written.
+                m.Binding.state != CHANNEL_BUNDLE))
+    kits = bundles.load(session)
+    if kits:  # a bundle's stock is its components': `bundle_targets`
+        q = q.where(m.Binding.sku_id.not_in(list(kits)))
     if sku_ids is not None:
         q = q.where(m.Binding.sku_id.in_(list(sku_ids)))
     if deactivated_only:
@@ -210,6 +217,48 @@ def targets(session: Session, account: str, *, reserve: int, cap: int | None,
                           quantity=b.observed_qty, state=b.state, extra=dict(b.extra or {}))
         out.append(Target(binding_id=b.id, account=account, external_id=b.external_id,
                           sku_id=b.sku_id, sku=sku, on_hand=on_hand, published=int(published),
+                          observed=b.observed_qty, deactivated_by_us=b.deactivated_by_us,
+                          listing=listing, raced=b.raced_qty,
+                          restock_pending=b.restock_pending))
+    if kits:
+        out += bundle_targets(session, account, kits, reserve=reserve, cap=cap,
+                              sku_ids=sku_ids, only_out_of_step=only_out_of_step,
+                              deactivated_only=deactivated_only)
+    return out
+
+
+def bundle_targets(session: Session, account: str, kits: bundles.Bundles, *, reserve: int,
+                   cap: int | None, sku_ids: Sequence[int] | None, only_out_of_step: bool,
+                   deactivated_only: bool) -> list[Target]:
+    """`targets` for bundle listings: published = clamp(availability − reserve, 0, cap),
+    the bundle's own overrides first. Asked for some SKUs, it answers for the bundles
+    among them and every bundle containing one of them: a component's change moves them."""
+    wanted = bundles.containing(kits, sku_ids) if sku_ids is not None else set(kits)
+    if not wanted:
+        return []
+    stock = bundles.availability(session, {b: kits[b] for b in wanted})
+    q = (select(m.Binding, m.Sku).join(m.Sku, m.Sku.id == m.Binding.sku_id)
+         .where(m.Binding.account == account, m.Binding.sku_id.in_(sorted(wanted)),
+                m.Binding.state != CHANNEL_BUNDLE))
+    if deactivated_only:
+        q = q.where(m.Binding.deactivated_by_us.is_(True))
+    out = []
+    rows: Any = session.execute(q)
+    for b, sku in rows:
+        avail = stock.get(sku.id)
+        if avail is None:
+            continue  # a component is unknown: never published, not even as 0
+        raw = avail - (sku.reserve if sku.reserve is not None else reserve)
+        top = sku.cap if sku.cap is not None else cap
+        published = max(0, raw if top is None else min(raw, top))
+        if only_out_of_step and not (
+                (b.observed_qty is None or b.observed_qty != published or b.restock_pending > 0)
+                and (b.held_qty is None or b.held_qty != published)):
+            continue
+        listing = Listing(external_id=b.external_id, sku=b.channel_sku, title=b.title,
+                          quantity=b.observed_qty, state=b.state, extra=dict(b.extra or {}))
+        out.append(Target(binding_id=b.id, account=account, external_id=b.external_id,
+                          sku_id=sku.id, sku=sku.sku, on_hand=avail, published=published,
                           observed=b.observed_qty, deactivated_by_us=b.deactivated_by_us,
                           listing=listing, raced=b.raced_qty,
                           restock_pending=b.restock_pending))

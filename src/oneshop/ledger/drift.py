@@ -33,12 +33,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from oneshop import alerts
-from oneshop.ledger import binding, catalog, stock
+from oneshop.ledger import binding, bundles, catalog, stock
 from oneshop.ledger import models as m
-from oneshop.values import Order
+from oneshop.values import CHANNEL_BUNDLE, Order
 
 # States in which a listing cannot sell, so its quantity says nothing about stock.
-OFF_SALE = frozenset({"inactive", "sold_out", "draft", "expired", "untracked", "removed"})
+OFF_SALE = frozenset({"inactive", "sold_out", "draft", "expired", "untracked", "removed",
+                      CHANNEL_BUNDLE})  # a channel's bundle: its quantity is its parts'
 # Reconciles in a row that found stale pushes before a listing counts as stuck: one is a
 # hand edit on its way to its second sighting; two means something keeps it from settling.
 STUCK_AFTER = 2
@@ -172,21 +173,22 @@ def _fold_edit(s: Session, account: str, item: catalog.Seen, rules: Rules,
     assert item.sku_id is not None
     was = item.observed_before + item.restock_pending
     delta, adopted = item.actual - was, 0
-    fields = {"listing": item.external_id, "was": was, "now": item.actual,
-              "policy": rules.hand_edit_policy}
-    if rules.hand_edit_policy == "adopt":
+    # A bundle has no stock of its own to adopt an edit into: its listing is overwritten.
+    policy = "overwrite" if bundles.is_bundle(s, item.sku_id) else rules.hand_edit_policy
+    fields = {"listing": item.external_id, "was": was, "now": item.actual, "policy": policy}
+    if policy == "adopt":
         key = f"edit:{account}:{item.external_id}:{now.isoformat()}"
         why = f"{was} -> {item.actual} on {account}"
         if stock.record_movement(s, sku_id=item.sku_id, kind="channel_edit", delta=delta,
                                  source_key=key, account=account, reason=why):
             adopted = delta
         binding.fold_hand_edit(s, item.binding_id, item.actual, now, as_pushed=False)
-    elif rules.hand_edit_policy == "overwrite":
+    elif policy == "overwrite":
         # Believe the channel's number, so the next push (compare-and-set) overwrites it.
         binding.fold_hand_edit(s, item.binding_id, item.actual, now, as_pushed=False)
     else:
         binding.fold_hand_edit(s, item.binding_id, item.actual, now, as_pushed=True)
-    severity = "info" if rules.hand_edit_policy == "adopt" else "warning"
+    severity = "info" if policy == "adopt" else "warning"
     # Each edit is its own news: keyed by when it was folded in, never reminded.
     alerts.raise_alert(s, "hand_edit", severity, f"quantity changed by hand on {account}",
                        now=now, account=account, sku_id=item.sku_id, remind=False,

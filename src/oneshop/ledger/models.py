@@ -301,3 +301,14 @@ class AccountState(Base):
     # The schedule planned from the daily API budget (oneshop.plan), as the service last
     # chose it; NULL for a channel without one. `status` shows it.
     plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class BundleComponent(Base):
+    """A bundle (kit) SKU is made of `quantity` units of each component SKU; it has no
+    stock of its own (`ledger/bundles.py`). Kept from the config file's `bundle` keys."""
+
+    __tablename__ = "bundle_components"
+    bundle_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), primary_key=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), primary_key=True,
+                                              index=True)
+    quantity: Mapped[int] = mapped_column(Integer)

@@ -78,20 +78,24 @@ def _fields(s: Session, sku: m.Sku, episode: m.Alert | None) -> dict[str, Any]:
               f"{orders[0]['order']}), or {fix}") if orders else (
         f"a count or edit left fewer units than were sold: {fix}")
     return {"sku": sku.sku, "on_hand": sku.on_hand, "oversold": oversold,
-            "orders": [f"{o['account']}:{o['order']} x{o['quantity']}" for o in orders],
+            # A component sold in a bundle names the bundle: the seller cancels that order.
+            "orders": [f"{o['account']}:{o['order']} x{o['quantity']}"
+                       + (f" ({o['reason']})" if o["reason"].startswith("sold as") else "")
+                       for o in orders],
             "action": action}
 
 
 def _racing_sales(s: Session, sku_id: int, *, units: int) -> list[dict[str, Any]]:
     """The most recent sales that, together, took the last `units` units (newest first)."""
     rows = s.execute(select(m.Movement.account, m.Movement.order_external_id, m.Movement.delta,
-                            m.Movement.source_key)
+                            m.Movement.source_key, m.Movement.reason)
                      .where(m.Movement.sku_id == sku_id, m.Movement.kind == "sale")
                      .order_by(m.Movement.id.desc()).limit(50))
     out: list[dict[str, Any]] = []
     total = 0
-    for account, order, delta, key in rows:
-        out.append({"account": account, "order": order, "quantity": -delta, "key": key})
+    for account, order, delta, key, reason in rows:
+        out.append({"account": account, "order": order, "quantity": -delta, "key": key,
+                    "reason": reason or ""})
         total += -delta
         if total >= units:
             break

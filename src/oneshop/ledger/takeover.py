@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from oneshop.ledger import history, stock
+from oneshop.ledger import bundles, history, stock
 from oneshop.ledger import models as m
 from oneshop.ledger.account_state import account_state
 
@@ -27,7 +27,10 @@ def channel_time(session: Session, account: str) -> datetime | None:
 def adopt_count(session: Session, *, sku_id: int, quantity: int, key: str, reason: str,
                 now: datetime, account: str | None = None) -> int:
     """Make the SKU's on_hand `quantity` with one `count` movement and mark it adopted;
-    returns the delta booked (0 when it already was)."""
+    returns the delta booked (0 when it already was, or for a bundle: it has no count of
+    its own, whatever its listings show)."""
+    if bundles.is_bundle(session, sku_id):
+        return 0
     sku = session.get(m.Sku, sku_id)
     assert sku is not None
     session.refresh(sku)
@@ -74,6 +77,7 @@ def book_pending(session: Session, account: str, external_id: str, sku_id: int, 
     cutoffs = history.account_cutoffs(session, account)
     own = session.scalar(select(m.Binding.history_until).where(
         m.Binding.account == account, m.Binding.external_id == external_id))
+    kits = bundles.load(session)  # a bundle listing's sales book its components
     booked = 0
     for line_id, line, quantity, order, created_at in pending:
         session.execute(update(m.OrderLine).where(m.OrderLine.id == line_id)
@@ -81,13 +85,16 @@ def book_pending(session: Session, account: str, external_id: str, sku_id: int, 
         key = f"sale:{account}:{order}:{line}"
         cutoff = own or cutoffs.watermark
         if counted or not cutoffs.taken_over or (cutoff is not None and created_at < cutoff):
-            stock.record_movement(session, sku_id=sku_id, kind=history.HISTORY, delta=0,
-                                  source_key=key, account=account,
-                                  reason=history.BEFORE_TAKEOVER)
+            for sid, _, k, why in bundles.expand(kits, sku_id, history.HISTORY, 0, key,
+                                                 history.BEFORE_TAKEOVER):
+                stock.record_movement(session, sku_id=sid, kind=history.HISTORY, delta=0,
+                                      source_key=k, account=account, reason=why)
             continue
-        booked += stock.record_movement(session, sku_id=sku_id, kind="sale", delta=-quantity,
-                                        source_key=key, account=account,
-                                        reason="booked when the listing was linked")
+        moves = bundles.expand(kits, sku_id, "sale", -quantity, key,
+                               "booked when the listing was linked")
+        booked += min(stock.record_movement(session, sku_id=sid, kind="sale", delta=d,
+                                            source_key=k, account=account, reason=why)
+                      for sid, d, k, why in moves)
     return booked
 
 
@@ -100,8 +107,9 @@ def adopt_unknown(session: Session, account: str, now: datetime) -> dict[str, in
                m.Binding.observed_qty.is_not(None))
         .order_by(m.Sku.sku)).all()
     adopted: dict[str, int] = {}
+    kits = bundles.load(session)  # a bundle has no count of its own to adopt
     for sku_id, sku, qty in rows:
-        if sku in adopted or qty is None:
+        if sku in adopted or qty is None or sku_id in kits:
             continue
         adopt_count(session, sku_id=sku_id, quantity=qty, now=now, account=account,
                     key=f"count:init:{sku}",

@@ -79,6 +79,7 @@ def history(s: Session, sku: str, limit: int = 500) -> list[Event] | None:
                     + (f" ({mv.reason})" if mv.reason else ""))
               for mv in s.scalars(select(m.Movement).where(m.Movement.sku_id == row.id)
                                   .order_by(m.Movement.id.desc()).limit(limit))]
+    events += bundle_events(s, row, limit)
     events += [Event(at=p.created_at, kind="push",
                      detail=f"{p.account} {p.observed_before}->{p.quantity} {p.status}"
                      + (f" ({p.detail})" if p.detail else ""))
@@ -164,3 +165,23 @@ def bound_sku(s: Session, account: str, external_id: str) -> str | None:
     return s.scalar(select(m.Sku.sku).join(m.Binding, m.Binding.sku_id == m.Sku.id)
                     .where(m.Binding.account == account,
                            m.Binding.external_id == external_id))
+
+
+def bundle_events(s: Session, row: m.Sku, limit: int) -> list[Event]:
+    """A bundle has no movements of its own: its timeline shows what it is made of and
+    each sale or return of it, as the component movements it booked."""
+    parts = s.execute(select(m.Sku.sku, m.BundleComponent.quantity)
+                      .join(m.BundleComponent, m.BundleComponent.component_id == m.Sku.id)
+                      .where(m.BundleComponent.bundle_id == row.id).order_by(m.Sku.sku)).all()
+    if not parts:
+        return []
+    made = " + ".join(f"{q} x {sku}" for sku, q in parts)
+    events = [Event(at=row.created_at, kind="bundle", detail=f"made of {made}")]
+    tags = [f"sold as {row.sku}", f"returned as {row.sku}"]
+    rows = s.execute(select(m.Movement, m.Sku.sku).join(m.Sku, m.Sku.id == m.Movement.sku_id)
+                     .where(m.Movement.reason.in_(tags))
+                     .order_by(m.Movement.id.desc()).limit(limit))
+    events += [Event(at=mv.created_at, kind=mv.kind,
+                     detail=f"{sku} {mv.delta:+d} {mv.account} order {mv.order_external_id}"
+                     f" ({mv.reason})") for mv, sku in rows]
+    return events
