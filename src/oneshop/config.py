@@ -56,6 +56,7 @@ class Config:
     state_dir: Path
     accounts: dict[str, Account]
     secrets: tuple[str, ...]  # every resolved secret value, for log redaction
+    status_page_auth: str | None = None  # "user:password" of [status_page] basic_auth
 
 
 def default_path() -> Path:
@@ -142,12 +143,13 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
     accounts = {name: acc for name, cfg in file.accounts.items()
                 if (acc := _account(path, name, cfg, env, problems, secrets)) is not None}
     problems += _same_store(path, accounts)
+    page_auth = _status_page_auth(path, file, env, problems, secrets)
     if problems:
         raise ConfigError(problems)
     sdir = state_dir(file.service, env)
     url = file.service.database_url or f"sqlite:///{sdir / 'oneshop.sqlite3'}"
     return Config(path=path, file=file, database_url=url, state_dir=sdir, accounts=accounts,
-                  secrets=tuple(secrets))
+                  secrets=tuple(secrets), status_page_auth=page_auth)
 
 
 def _same_store(path: Path, accounts: Mapping[str, Account]) -> list[str]:
@@ -223,3 +225,33 @@ def _account(path: Path, name: str, cfg: AccountConfig, env: Mapping[str, str],
     if refused:
         return None
     return Account(name=name, config=cfg, factory=factory, settings=settings, webhook_secret=hook)
+
+
+def _status_page_auth(path: Path, file: FileConfig, env: Mapping[str, str],
+                      problems: list[str], secrets: list[str]) -> str | None:
+    """The status page's basic-auth credential; a page reachable from other machines
+    without one is refused (it shows stock, order ids and alerts)."""
+    from oneshop.status_page.access import credential_problem, is_loopback
+
+    page = file.status_page
+    if page is None:
+        return None
+    host, _ = rules.listen_host(page.listen)
+    if page.basic_auth is None:
+        if not is_loopback(host):
+            problems.append(f"{path}: status_page.basic_auth: required when status_page.listen "
+                            f"({page.listen}) is not a loopback address; add basic_auth = "
+                            '{ credential = "…" } holding USER:PASSWORD, or listen on '
+                            "127.0.0.1")
+        return None
+    try:
+        value = resolve_secret(page.basic_auth, env)
+    except ValueError as exc:
+        problems.append(f"{path}: status_page.basic_auth: {exc}")
+        return None
+    if (wrong := credential_problem(value)) is not None:
+        problems.append(f"{path}: status_page.basic_auth: {wrong}")
+        return None
+    secrets.append(value)
+    secrets.append(value.partition(":")[2])  # the password alone, for log redaction
+    return value

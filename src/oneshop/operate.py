@@ -1,4 +1,5 @@
-"""Optional add-ons of `oneshop run`: the alert command and the Prometheus endpoint."""
+"""Optional add-ons of `oneshop run`: the alert command, the Prometheus endpoint and the
+status page."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from collections.abc import Callable
 
 from oneshop import alertcmd
 from oneshop.app import App
+from oneshop.status_page import server as status_server
 
 
 def start(current_app: Callable[[], App]) -> Callable[[], None]:
-    """Start what the config asks for ([alerts], [metrics]); returns what stops them.
+    """Start what the config asks for ([alerts], [metrics], [status_page]); returns
+    what stops them.
 
-    Both are read at start-up; changing them needs a restart, not a reload.
+    All are read at start-up; changing them needs a restart, not a reload.
     """
     file = current_app().config.file
     command = alertcmd.install(file.alerts)
@@ -20,10 +23,18 @@ def start(current_app: Callable[[], App]) -> Callable[[], None]:
         from oneshop import metrics  # prometheus-client is needed only with [metrics]
 
         exporter = metrics.start(file.metrics, current_app)
+    page = _status_page(current_app)
 
     def stop() -> None:
         alertcmd.uninstall(command, timeout_s=3.0)
         if exporter is not None:
             exporter.close()
+        if page is not None:
+            page.close()
 
     return stop
+
+
+def _status_page(current_app: Callable[[], App]) -> status_server.Running | None:
+    """The status page, when `[status_page]` is configured."""
+    return status_server.start(current_app().config.file.status_page, current_app)
