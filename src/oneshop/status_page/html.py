@@ -180,12 +180,12 @@ def skus_section(skus: Sequence[dict[str, Any]]) -> str:
     rows = []
     for row in skus:
         stock = row["on_hand"] if row["adopted"] else "not adopted"
-        cells = "".join(
-            f"<td>{esc(account)}: {esc(_qty(c['shows']))} / {esc(_qty(c['wants']))}"
-            + (f' <span class="tag">{esc(c["mark"])}</span>' if c["mark"] else "") + "</td>"
+        cells = "; ".join(
+            f"{esc(account)}: {esc(_qty(c['shows']))} / {esc(_qty(c['wants']))}"
+            + (f' <span class="tag">{esc(c["mark"])}</span>' if c["mark"] else "")
             for account, c in row["channels"].items())
         rows.append(f'<tr><td>{sku_link(row["sku"])}</td><td class="n">{esc(stock)}</td>'
-                    f"<td><table><tr>{cells}</tr></table></td></tr>")
+                    f"<td>{cells}</td></tr>")
     return table(["SKU", "on hand", "each channel: shows / should show"], rows,
                  table_id="skus", empty="No SKU bound to a listing yet.")
 
