@@ -47,7 +47,8 @@ def skus(s: Session, config: Config, now: datetime) -> list[dict[str, Any]]:
             "read_ago_s": int((now - b.read_at).total_seconds()) if b.read_at else None,
             "believed": b.observed_qty, "wants": wants,
             "mark": mark(wants=wants, shows=b.read_qty, believed=b.observed_qty,
-                         held=b.held_qty, read_at=b.read_at, changed_at=changed)}
+                         held=b.held_qty, read_at=b.read_at, changed_at=changed),
+            "sighted": b.drift_seen}
     return list(out.values())
 
 

@@ -25,9 +25,9 @@ from oneshop.ledger.readonly import read_only_engine
 from oneshop.status_page import server
 from oneshop.status_page.html import sku_href
 from oneshop.testing import VirtualClock
+from oneshop.testing.html_tables import read
 from oneshop.testing.shop import SandboxShop
 
-from .parse import read
 from .shop import HOSTILE, HistoryShop, make_history
 
 AUTH = "seller:correct horse"

@@ -112,12 +112,16 @@ def oversold(skus: Iterable[Mapping[str, Any]],
 
 
 def drifting(skus: Iterable[Mapping[str, Any]]) -> list[Attention]:
-    """Listings whose channel shows another quantity than oneshop wants (`status`'s
-    'drift' mark): one line per SKU naming each channel."""
+    """Listings whose channel shows another quantity than oneshop wants: `status`'s
+    'drift' mark, where oneshop's belief is not in step either (a push not through) or a
+    reconcile sighted a hand edit. A read older than the channel's own sales shows the
+    units before them while oneshop, following those sales, is in step: that mark waits
+    for the next reconcile and is no news for the seller. One line per SKU."""
     out = []
     for row in skus:
         off = [f"{account} shows {c['shows']}, should show {c['wants']}"
-               for account, c in row["channels"].items() if c["mark"] == "drift"]
+               for account, c in row["channels"].items() if c["mark"] == "drift"
+               and (c["believed"] != c["wants"] or c.get("sighted") is not None)]
         if off:
             out.append(Attention(reason=DRIFT, sku=row["sku"], on_hand=row["on_hand"],
                                  detail="; ".join(off)))

@@ -1,5 +1,5 @@
-"""Read the status page's tables back as a seller sees them: the rows of a table by its
-id, each as its cells' text (the page's own markup, or Chromium's --dump-dom of it)."""
+"""Read a server-rendered page's tables back as a seller sees them: the rows of a table
+by its id, each as its cells' text (the page's own markup, or Chromium's --dump-dom of it)."""
 
 from __future__ import annotations
 
