@@ -14,7 +14,7 @@ from itertools import pairwise
 from typing import Any
 from urllib.parse import quote
 
-from oneshop.status_page.sections import Attention, Overview, SkuPage
+from oneshop.status_page.sections import Attention, Overview, SkuPage, is_drift
 
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.2em;color:#1b1b1b;background:#fafafa}
@@ -23,10 +23,10 @@ h1{font-size:1.3em;margin:0 0 .2em}h2{font-size:1.1em;margin:1.4em 0 .4em}
 table{border-collapse:collapse;background:#fff;min-width:40%}
 th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
 th{background:#f0f0f0}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.tag{display:inline-block;padding:0 .4em;border-radius:3px;font-size:.85em;background:#eee}
 .oversold{background:#fde2e1}.drift{background:#fff3cd}.low{background:#fff8e5}
 .pending{background:#e8f0fe}.bad{color:#b00020;font-weight:600}.ok{color:#1b7a1b}
-.tag{display:inline-block;padding:0 .4em;border-radius:3px;font-size:.85em;
-background:#eee}.critical{background:#b00020;color:#fff}.error{background:#d9480f;color:#fff}
+.critical{background:#b00020;color:#fff}.error{background:#d9480f;color:#fff}
 .warning{background:#f2c94c}.none{color:#1b7a1b}
 a{color:#0b57d0}
 """
@@ -182,12 +182,19 @@ def skus_section(skus: Sequence[dict[str, Any]]) -> str:
         stock = row["on_hand"] if row["adopted"] else "not adopted"
         cells = "; ".join(
             f"{esc(account)}: {esc(_qty(c['shows']))} / {esc(_qty(c['wants']))}"
-            + (f' <span class="tag">{esc(c["mark"])}</span>' if c["mark"] else "")
+            + (f' <span class="tag">{esc(shown_mark(c))}</span>' if c["mark"] else "")
             for account, c in row["channels"].items())
         rows.append(f'<tr><td>{sku_link(row["sku"])}</td><td class="n">{esc(stock)}</td>'
                     f"<td>{cells}</td></tr>")
     return table(["SKU", "on hand", "each channel: shows / should show"], rows,
                  table_id="skus", empty="No SKU bound to a listing yet.")
+
+
+def shown_mark(channel: dict[str, Any]) -> str:
+    """`status`'s mark, except a 'drift' that only an old read makes (sections.is_drift)."""
+    if channel["mark"] == "drift" and not is_drift(channel):
+        return "sold since read"
+    return str(channel["mark"])
 
 
 def _qty(value: int | None) -> str:

@@ -111,17 +111,22 @@ def oversold(skus: Iterable[Mapping[str, Any]],
             for row in skus if row["adopted"] and row["on_hand"] < 0]
 
 
+def is_drift(channel: Mapping[str, Any]) -> bool:
+    """`status`'s 'drift' mark where oneshop's belief is off too (a push not through) or
+    a reconcile sighted a hand edit. A read older than the channel's own sales shows the
+    units before them while oneshop, following those sales, is in step: such a mark waits
+    for the next reconcile and is no news for the seller."""
+    return channel["mark"] == "drift" and (channel["believed"] != channel["wants"]
+                                           or channel.get("sighted") is not None)
+
+
 def drifting(skus: Iterable[Mapping[str, Any]]) -> list[Attention]:
-    """Listings whose channel shows another quantity than oneshop wants: `status`'s
-    'drift' mark, where oneshop's belief is not in step either (a push not through) or a
-    reconcile sighted a hand edit. A read older than the channel's own sales shows the
-    units before them while oneshop, following those sales, is in step: that mark waits
-    for the next reconcile and is no news for the seller. One line per SKU."""
+    """Listings whose channel shows another quantity than it should (`is_drift`), one
+    line per SKU naming each channel."""
     out = []
     for row in skus:
         off = [f"{account} shows {c['shows']}, should show {c['wants']}"
-               for account, c in row["channels"].items() if c["mark"] == "drift"
-               and (c["believed"] != c["wants"] or c.get("sighted") is not None)]
+               for account, c in row["channels"].items() if is_drift(c)]
         if off:
             out.append(Attention(reason=DRIFT, sku=row["sku"], on_hand=row["on_hand"],
                                  detail="; ".join(off)))
