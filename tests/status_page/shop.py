@@ -13,7 +13,7 @@ from oneshop.testing import VirtualClock
 from oneshop.testing.shop import SandboxShop
 
 HOSTILE = "<script>alert('x')</script>&\"/?#%"
-CATALOG = {"MUG": 10, "RING": 1, "PIN": 2, HOSTILE: 5, "CARD": 6}
+CATALOG = {"MUG": 10, "RING": 1, "VASE": 2, HOSTILE: 5, "CARD": 6}
 UNLINKED_TITLE = "Poster <b>no SKU</b>"
 
 
@@ -39,7 +39,8 @@ class HistoryShop:
 
 
 def make_history(shop: SandboxShop, app: App, clock: VirtualClock) -> HistoryShop:
-    """Expected afterwards: PIN at -2 and RING at -1 (oversold, PIN deeper), MUG 6, the
+    """Expected afterwards: VASE at -2 and RING at -1 (oversold, VASE deeper though later
+    by name), MUG 6, the
     hostile SKU 4, CARD drifting on Shopify (a hand edit to 9 seen once, not yet folded),
     one Gumroad product unlinked."""
     sb: dict[str, Any] = shop.sandboxes
@@ -59,8 +60,8 @@ def make_history(shop: SandboxShop, app: App, clock: VirtualClock) -> HistorySho
     # Both channels sell the last units before either poll sees the other's sale.
     sb["shopify"].sell(ids["RING"]["shopify"], 1)
     sb["gumroad"].sell(ids["RING"]["gumroad"], 1)
-    sb["etsy"].sell(ids["PIN"]["etsy"], 2)
-    sb["shopify"].sell(ids["PIN"]["shopify"], 2)
+    sb["etsy"].sell(ids["VASE"]["etsy"], 2)
+    sb["shopify"].sell(ids["VASE"]["shopify"], 2)
     h.poll_all()
     sb["shopify"].hand_edit(ids["CARD"]["shopify"], 9)
     h.unlinked = sb["gumroad"].add_product(UNLINKED_TITLE, max_purchase_count=4)

@@ -22,6 +22,7 @@ from oneshop.configfile import StatusPageConfig
 from oneshop.ledger import oversell, stock
 from oneshop.ledger.db import transaction
 from oneshop.ledger.readonly import read_only_engine
+from oneshop.listings import link_listing
 from oneshop.status_page import server
 from oneshop.status_page.html import sku_href
 from oneshop.testing import VirtualClock
@@ -100,10 +101,10 @@ def test_oversold_skus_come_first_deepest_first_then_drift_then_pending_links(
     tables = read(got.text)
     attention = tables.tables["attention"]
     assert [row[:3] for row in attention] == [
-        ["oversold", "PIN", "-2"], ["oversold", "RING", "-1"], ["drift", "CARD", "6"],
+        ["oversold", "VASE", "-2"], ["oversold", "RING", "-1"], ["drift", "CARD", "6"],
         ["pending link", f"gumroad listing {h.unlinked}", ""]]
     assert "shopify shows 9, should show 6" in attention[2][3]
-    assert "oneshop adjust PIN +2" in attention[0][3]
+    assert "oneshop adjust VASE +2" in attention[0][3]
     channels = {row[0]: row for row in tables.tables["channels"]}
     assert sorted(channels) == ["etsy", "gumroad", "shopify"]
     assert all(row[6] == "running" and row[4] == "0" for row in channels.values())
@@ -112,10 +113,10 @@ def test_oversold_skus_come_first_deepest_first_then_drift_then_pending_links(
     assert channels["gumroad"][7] == "warning 1"  # the listing with no SKU
     alerts = tables.tables["alerts"]
     assert sorted((r[0], r[1], r[3]) for r in alerts) == [
-        ("critical", "oversell", "PIN"), ("critical", "oversell", "RING"),
+        ("critical", "oversell", "RING"), ("critical", "oversell", "VASE"),
         ("warning", "unlinked_listing", "")]
     skus = {row[0]: row for row in tables.tables["skus"]}
-    assert sorted(skus) == sorted(["CARD", "MUG", "PIN", "RING", HOSTILE])
+    assert sorted(skus) == sorted(["CARD", "MUG", "RING", "VASE", HOSTILE])
     assert skus["MUG"][1] == "6" and skus[HOSTILE][1] == "4"
 
 
@@ -221,7 +222,7 @@ def test_the_list_follows_the_ledger_a_found_unit_takes_a_sku_off(
     running = serve_page(h)
     try:
         attention = read(httpx.get(running.url + "/").text).tables["attention"]
-        assert [row[1] for row in attention][:2] == ["PIN", "RING"]
+        assert [row[1] for row in attention][:2] == ["VASE", "RING"]
         with transaction(h.app.sessions) as s:
             ring = stock.sku_ids(s, ["RING"])["RING"]
             stock.record_movement(s, sku_id=ring, kind="adjust", delta=1,
@@ -229,9 +230,13 @@ def test_the_list_follows_the_ledger_a_found_unit_takes_a_sku_off(
             oversell.sweep(s, h.clock.now())
         attention = read(httpx.get(running.url + "/").text).tables["attention"]
         assert [row[:2] for row in attention] == [
-            ["oversold", "PIN"], ["drift", "CARD"],
+            ["oversold", "VASE"], ["drift", "CARD"],
             ["pending link", f"gumroad listing {h.unlinked}"]]
         history = read(httpx.get(running.url + "/sku/RING").text).tables["history"]
         assert [row[2] for row in history if row[1] == "adjust"] == ["+1 (found one)"]
+        # The seller links the Gumroad product: it no longer waits for a link.
+        link_listing(h.app, "gumroad", h.unlinked, "POSTER", create=True, rebind=False)
+        attention = read(httpx.get(running.url + "/").text).tables["attention"]
+        assert [row[:2] for row in attention] == [["oversold", "VASE"], ["drift", "CARD"]]
     finally:
         running.close()
