@@ -58,6 +58,7 @@ class Config:
     secrets: tuple[str, ...]  # every resolved secret value, for log redaction
     # `[alerts] notify`, each secret reference resolved (also among `secrets`).
     notify_urls: tuple[str, ...] = ()
+    status_page_auth: str | None = None  # "user:password" of [status_page] basic_auth
 
 
 def default_path() -> Path:
@@ -146,12 +147,14 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
                 if (acc := _account(path, name, cfg, env, problems, secrets)) is not None}
     problems += _same_store(path, accounts)
     notify = _notify_urls(path, file.alerts, env, problems, secrets)
+    page_auth = _status_page_auth(path, file, env, problems, secrets)
     if problems:
         raise ConfigError(problems)
     sdir = state_dir(file.service, env)
     url = file.service.database_url or f"sqlite:///{sdir / 'oneshop.sqlite3'}"
     return Config(path=path, file=file, database_url=url, state_dir=sdir, accounts=accounts,
-                  secrets=tuple(secrets), notify_urls=notify)
+                  secrets=tuple(secrets), notify_urls=notify,
+                  status_page_auth=page_auth)
 
 
 def _same_store(path: Path, accounts: Mapping[str, Account]) -> list[str]:
@@ -250,3 +253,33 @@ def _notify_urls(path: Path, alerts: AlertsConfig | None, env: Mapping[str, str]
         problems += [f"{path}: alerts.notify{where}: {why}"
                      for where, why in apprise_problems(urls)]
     return tuple(url for _, url in urls)
+
+
+def _status_page_auth(path: Path, file: FileConfig, env: Mapping[str, str],
+                      problems: list[str], secrets: list[str]) -> str | None:
+    """The status page's basic-auth credential; a page reachable from other machines
+    without one is refused (it shows stock, order ids and alerts)."""
+    from oneshop.status_page.access import credential_problem, is_loopback
+
+    page = file.status_page
+    if page is None:
+        return None
+    host, _ = rules.listen_host(page.listen)
+    if page.basic_auth is None:
+        if not is_loopback(host):
+            problems.append(f"{path}: status_page.basic_auth: required when status_page.listen "
+                            f"({page.listen}) is not a loopback address; add basic_auth = "
+                            '{ credential = "…" } holding USER:PASSWORD, or listen on '
+                            "127.0.0.1")
+        return None
+    try:
+        value = resolve_secret(page.basic_auth, env)
+    except ValueError as exc:
+        problems.append(f"{path}: status_page.basic_auth: {exc}")
+        return None
+    if (wrong := credential_problem(value)) is not None:
+        problems.append(f"{path}: status_page.basic_auth: {wrong}")
+        return None
+    secrets.append(value)
+    secrets.append(value.partition(":")[2])  # the password alone, for log redaction
+    return value

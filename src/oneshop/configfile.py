@@ -118,6 +118,22 @@ class MetricsConfig(Strict):
     _host_port = field_validator("listen")(_listen)
 
 
+class StatusPageConfig(Strict):
+    """The read-only status page (docs/status-page.md)."""
+
+    listen: str = Field("127.0.0.1:8790", description=(
+        "host:port for the status page; anything but a loopback address needs basic_auth"))
+    basic_auth: SecretRef | None = Field(None, description=(
+        "where the page's USER:PASSWORD lives: { credential = NAME } or { env = VAR }"))
+    refresh_s: int = Field(30, ge=5, le=3600, description="the page reloads itself this often")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, port = rules.listen_host(_listen(value))
+        return f"{host}:{port}"
+
+
 class SkuOverride(Strict):
     reserve: int | None = Field(None, ge=0, le=MAX_UNITS)
     cap: int | None = Field(None, ge=0, le=MAX_UNITS)
@@ -164,3 +180,4 @@ class FileConfig(Strict):
     metrics: MetricsConfig | None = None
     accounts: dict[str, AccountConfig] = Field(default_factory=dict)
     skus: dict[str, SkuOverride] = Field(default_factory=dict)
+    status_page: StatusPageConfig | None = None

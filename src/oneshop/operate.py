@@ -1,5 +1,5 @@
-"""Optional add-ons of `oneshop run`: the alert command, Apprise notifications and the
-Prometheus endpoint."""
+"""Optional add-ons of `oneshop run`: the alert command, Apprise notifications, the
+Prometheus endpoint and the status page."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from collections.abc import Callable
 
 from oneshop import alertcmd, alertnotify
 from oneshop.app import App
+from oneshop.status_page import server as status_server
 
 
 def start(current_app: Callable[[], App]) -> Callable[[], None]:
-    """Start what the config asks for ([alerts] command and notify, [metrics]); returns
-    what stops them.
+    """Start what the config asks for ([alerts] command and notify, [metrics],
+    [status_page]); returns what stops them.
 
-    Both are read at start-up; changing them needs a restart, not a reload.
+    All are read at start-up; changing them needs a restart, not a reload.
     """
     config = current_app().config
     file = config.file
@@ -25,11 +26,19 @@ def start(current_app: Callable[[], App]) -> Callable[[], None]:
         from oneshop import metrics  # prometheus-client is needed only with [metrics]
 
         exporter = metrics.start(file.metrics, current_app)
+    page = _status_page(current_app)
 
     def stop() -> None:
         alertcmd.uninstall(command, timeout_s=3.0)
         alertnotify.uninstall(notifier, timeout_s=3.0)
         if exporter is not None:
             exporter.close()
+        if page is not None:
+            page.close()
 
     return stop
+
+
+def _status_page(current_app: Callable[[], App]) -> status_server.Running | None:
+    """The status page, when `[status_page]` is configured."""
+    return status_server.start(current_app().config.file.status_page, current_app)

@@ -58,7 +58,8 @@ def skus(s: Session, config: Config, now: datetime) -> list[dict[str, Any]]:
             "believed": b.observed_qty, "wants": wants,
             "mark": "channel bundle" if b.state == CHANNEL_BUNDLE else mark(
                 wants=wants, shows=b.read_qty, believed=b.observed_qty, held=b.held_qty,
-                read_at=b.read_at, changed_at=changed)}
+                read_at=b.read_at, changed_at=changed),
+            "sighted": b.drift_seen}
     return list(out.values())
 
 

@@ -10,7 +10,8 @@ functions that read and write them, one module per job:
 - `takeover` adopted counts and watermarks; `account_state` account health; `cursors`;
   `pushes` the log of stock writes; `records` rejected records and alerts; `views`
   read-only values for status, reports and metrics; `bulk`, `bulk_params` the
-  driver-level SQL of the hot path.
+  driver-level SQL of the hot path; `readonly` an engine that cannot write and
+  `open_alerts` the unresolved alert episodes (both for the status page).
 
 Callers get frozen values back, except where they still use ORM classes: `app` (the
 token rows of `LedgerTokenStore`, per-SKU overrides), `alerts` (it stores the alert

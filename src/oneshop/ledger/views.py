@@ -36,6 +36,7 @@ class ListingView:
     observed_at: datetime | None
     pushed_at: datetime | None
     held_qty: int | None
+    drift_seen: int | None = None  # a differing read waiting for its second sighting
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,7 +66,8 @@ def bound_listings(s: Session, limit: int) -> list[tuple[SkuView, ListingView]]:
     return [(_sku(sku), ListingView(
         account=b.account, external_id=b.external_id, state=b.state, read_qty=b.read_qty,
         read_at=b.read_at, observed_qty=b.observed_qty, observed_at=b.observed_at,
-        pushed_at=b.pushed_at, held_qty=b.held_qty)) for sku, b in rows]
+        pushed_at=b.pushed_at, held_qty=b.held_qty, drift_seen=b.drift_seen))
+        for sku, b in rows]
 
 
 def history(s: Session, sku: str, limit: int = 500) -> list[Event] | None:
