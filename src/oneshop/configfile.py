@@ -96,6 +96,16 @@ class MetricsConfig(Strict):
 class SkuOverride(Strict):
     reserve: int | None = Field(None, ge=0, le=MAX_UNITS)
     cap: int | None = Field(None, ge=0, le=MAX_UNITS)
+    # Stock models (docs/stock-models.md); rules across keys: configrules.stock_model_problems.
+    stock: Literal["tracked", "unlimited", "made_to_order"] = Field("tracked", description=(
+        "tracked: a physical count; unlimited: never counted nor pushed (digital); "
+        "made_to_order: channels show `advertise`"))
+    advertise: int | None = Field(None, ge=1, le=MAX_UNITS, description=(
+        "made_to_order: the quantity every channel shows"))
+    capacity_per_week: int | None = Field(None, ge=1, le=MAX_UNITS, description=(
+        "made_to_order: sales per ISO week (UTC) before channels show 0 until Monday"))
+    backorder: int = Field(0, ge=0, le=MAX_UNITS, description=(
+        "units that may be sold below zero (pre-orders, backorders)"))
 
 
 class AccountConfig(Strict):

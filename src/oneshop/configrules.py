@@ -90,3 +90,23 @@ def same_store(identities: Mapping[str, str | None]) -> list[tuple[list[str], st
         if identity is not None:
             by_store.setdefault(identity, []).append(account)
     return [(names, identity) for identity, names in by_store.items() if len(names) > 1]
+
+
+def stock_model_problems(stock: str, *, advertise: int | None, capacity: int | None,
+                         backorder: int, reserve: int | None, cap: int | None
+                         ) -> Iterator[tuple[str, str]]:
+    """Keys of one [skus.X] table that contradict its stock model: (key, why)."""
+    if stock == "made_to_order" and advertise is None:
+        yield "advertise", "a made_to_order SKU needs `advertise` (the quantity channels show)"
+    if stock != "made_to_order":
+        if advertise is not None:
+            yield "advertise", 'only a SKU with stock = "made_to_order" advertises'
+        if capacity is not None:
+            yield "capacity_per_week", 'only a SKU with stock = "made_to_order" has a capacity'
+    if stock != "tracked" and backorder:
+        yield "backorder", (f'a SKU with stock = "{stock}" is never out of stock; '
+                            "backorder applies to tracked SKUs only")
+    if stock == "unlimited":
+        for key, value in (("reserve", reserve), ("cap", cap)):
+            if value is not None:
+                yield key, 'an unlimited SKU is never pushed; remove it or the stock key'

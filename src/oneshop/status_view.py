@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from oneshop.config import Config
-from oneshop.ledger import views
+from oneshop.ledger import stock_models, views
 
 LIMIT = 500
 
@@ -34,9 +34,13 @@ def mark(*, wants: int | None, shows: int | None, believed: int | None,
 def skus(s: Session, config: Config, now: datetime) -> list[dict[str, Any]]:
     rules = {name: a.config for name, a in config.accounts.items()}
     out: dict[str, dict[str, Any]] = {}
-    for sku, b in views.bound_listings(s, LIMIT):
+    listed = views.bound_listings(s, LIMIT)
+    week = stock_models.week_sales(s, {sku.id for sku, _ in listed
+                                       if sku.capacity_per_week is not None}, now)
+    for sku, b in listed:
         entry = out.setdefault(sku.sku, {"sku": sku.sku, "adopted": sku.adopted_at is not None,
-                                         "on_hand": sku.on_hand, "channels": {}})
+                                         "on_hand": sku.on_hand, "channels": {},
+                                         **stock_fields(sku, week.get(sku.id, 0))})
         rule = rules.get(b.account)
         wants = (views.published(sku.on_hand, sku, rule)
                  if sku.adopted_at is not None and rule is not None else None)
@@ -46,9 +50,33 @@ def skus(s: Session, config: Config, now: datetime) -> list[dict[str, Any]]:
             "read_at": b.read_at.isoformat() if b.read_at else None,
             "read_ago_s": int((now - b.read_at).total_seconds()) if b.read_at else None,
             "believed": b.observed_qty, "wants": wants,
-            "mark": mark(wants=wants, shows=b.read_qty, believed=b.observed_qty,
-                         held=b.held_qty, read_at=b.read_at, changed_at=changed)}
+            "mark": "not pushed" if sku.stock_model == stock_models.UNLIMITED else mark(
+                wants=wants, shows=b.read_qty, believed=b.observed_qty, held=b.held_qty,
+                read_at=b.read_at, changed_at=changed)}
     return list(out.values())
+
+
+def stock_fields(sku: views.SkuView, sold_this_week: int) -> dict[str, Any]:
+    """The SKU's stock model for `status` (docs/stock-models.md), and a short label."""
+    fields: dict[str, Any] = {"stock": sku.stock_model}
+    if sku.stock_model == stock_models.UNLIMITED:
+        fields["label"] = "unlimited"
+    elif sku.stock_model == stock_models.MADE_TO_ORDER:
+        fields |= {"advertise": sku.advertise, "capacity_per_week": sku.capacity_per_week,
+                   "sold_this_week": sold_this_week, "capacity_full": sku.capacity_full}
+        fields["label"] = (f"to order {sold_this_week}/{sku.capacity_per_week}"
+                           if sku.capacity_per_week is not None else "to order")
+    elif sku.backorder:
+        fields |= {"backorder": sku.backorder}
+        fields["label"] = f"{sku.on_hand} (+{sku.backorder} bo)"
+    return fields
+
+
+def unlimited_candidates(s: Session) -> list[dict[str, Any]]:
+    """Unbound listings sold without a count (no cap, not tracked): not bound by SKU
+    unless that SKU is unlimited."""
+    return [{"account": a, "listing": e, "sku": sku, "title": t}
+            for a, e, sku, t in stock_models.unlimited_candidates(s)]
 
 
 def _ago(seconds: int | None) -> str:
@@ -83,8 +111,8 @@ def render(data: dict[str, Any], *, wide: bool) -> None:
     for row in data["skus"]:
         first = True
         for account, c in row["channels"].items():
-            cells = [row["sku"] if first else "",
-                     (str(row["on_hand"]) if row["adopted"] else "?") if first else "",
+            stock = row.get("label") or (str(row["on_hand"]) if row["adopted"] else "?")
+            cells = [row["sku"] if first else "", stock if first else "",
                      account, _txt(c["shows"]), _ago(c["read_ago_s"]), _txt(c["wants"]),
                      c["mark"]]
             if wide:
@@ -92,6 +120,9 @@ def render(data: dict[str, Any], *, wide: bool) -> None:
             table.add_row(*cells)
             first = False
     console.print(table)
+    for c in data.get("unlimited_candidates", []):
+        console.print(f"{c['account']}: {c['listing']} ({c['sku'] or 'no SKU'}) is sold without"
+                      " a count: an unlimited candidate, not bound (docs/stock-models.md)")
 
 
 def _txt(value: Any) -> str:

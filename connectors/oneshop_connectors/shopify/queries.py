@@ -35,6 +35,7 @@ query OneshopVariants($first: Int!, $after: String, $locationId: ID!,
       id
       sku
       displayName
+      inventoryPolicy
       inventoryItem {
         id
         sku
@@ -155,6 +156,7 @@ BULK_VARIANTS = """
         id
         sku
         displayName
+        inventoryPolicy
         inventoryItem {
           id
           sku

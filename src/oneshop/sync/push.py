@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from oneshop.errors import AuthError, RetryableError
 from oneshop.guard import BulkGuard
-from oneshop.ledger import account_state, catalog, pushes
+from oneshop.ledger import account_state, catalog, pushes, stock_models
 from oneshop.ledger.db import transaction
 from oneshop.sync import results
 from oneshop.sync.parts import Parts
@@ -101,6 +101,8 @@ class Push:
         with transaction(self.parts.sessions) as s:
             if account_state.is_paused(s, account):
                 return []
+            # A made-to-order week that filled up (or a new week) changes what is wanted.
+            stock_models.refresh_capacity(s, self.parts.clock())
             todo = catalog.targets(s, account, reserve=rules.reserve, cap=rules.cap,
                                    sku_ids=sku_ids)
         if decreases_only:

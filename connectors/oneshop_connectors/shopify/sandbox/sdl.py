@@ -52,8 +52,10 @@ type ProductVariant implements Node {
   product: Product!
   inventoryItem: InventoryItem!
   inventoryQuantity: Int
+  inventoryPolicy: ProductVariantInventoryPolicy!
   updatedAt: DateTime!
 }
+enum ProductVariantInventoryPolicy { DENY CONTINUE }
 type ProductVariantEdge { cursor: String! node: ProductVariant! }
 type ProductVariantConnection {
   edges: [ProductVariantEdge!]!
