@@ -13,7 +13,14 @@ from typing import Any
 import httpx
 
 from oneshop import app as app_mod
-from oneshop.config import Account, AccountConfig, Config, FileConfig, ServiceConfig
+from oneshop.config import (
+    Account,
+    AccountConfig,
+    Config,
+    FileConfig,
+    ServiceConfig,
+    SkuOverride,
+)
 from oneshop.plugins import available_connectors
 from oneshop.protocols import Clock, secret_values
 from oneshop.testing.sandbox import Sandbox, sandbox_for
@@ -48,6 +55,8 @@ class SandboxShop:
     served: dict[str, Served] = field(default_factory=dict)
     webhooks_listen: str | None = None
     webhook_secrets: dict[str, str] = field(default_factory=dict)
+    # [skus.X] tables of the config: sku -> keys (reserve, cap, stock, backorder, …)
+    skus: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for seed, kind in enumerate(self.kinds):
@@ -76,7 +85,9 @@ class SandboxShop:
             accounts[kind] = Account(name=kind, config=cfg, factory=factories[kind],
                                      settings=settings, webhook_secret=None)
         file = FileConfig(service=ServiceConfig(database_url=self.database_url,
-                                                state_dir=self.state_dir))
+                                                state_dir=self.state_dir),
+                          skus={sku: SkuOverride.model_validate(keys)
+                                for sku, keys in self.skus.items()})
         return Config(path=self.state_dir / "oneshop.toml", file=file,
                       database_url=self.database_url, state_dir=self.state_dir,
                       accounts=accounts, secrets=())
@@ -156,6 +167,9 @@ class SandboxShop:
                 env[var] = str(raw[name])
                 lines.append(f'{name} = {{ env = "{var}" }}')
             lines.append("")
+        for sku, keys in self.skus.items():
+            lines += [f"[skus.{json.dumps(sku)}]",
+                      *(f"{k} = {json.dumps(v)}" for k, v in keys.items()), ""]
         path.write_text("\n".join(lines) + extra)
         return env
 
