@@ -271,3 +271,35 @@ def test_the_week_counts_by_the_order_time_in_utc() -> None:
     assert (start, name) == (datetime(2026, 11, 30, tzinfo=UTC), "2026-W49")
     start, name = stock_models.week_of(datetime(2026, 12, 7, tzinfo=UTC) + timedelta(0))
     assert (start, name) == (datetime(2026, 12, 7, tzinfo=UTC), "2026-W50")
+
+
+@pytest.mark.parametrize("decrements", [True, False], ids=["etsy-decrements",
+                                                            "etsy-keeps-quantity"])
+def test_an_etsy_made_to_order_listing_keeps_its_profile_and_shows_advertise(
+        rig: Rig, decrements: bool) -> None:
+    """Etsy: the listing's made-to-order processing profile (readiness_state_id) stays on
+    every write; whether a sale takes a unit off such an offering is undocumented, so
+    both readings (sandbox `made_to_order_sales_decrement`)."""
+    etsy, vase = rig.box("etsy"), rig.ids["VASE"]["etsy"]
+    etsy.made_to_order_sales_decrement = decrements
+    profile = etsy.make_to_order(vase)
+    rig.reconcile_all()
+    etsy.sell(vase, 1)
+    assert etsy.quantity(vase) == (4 if decrements else 5)
+    for _ in range(3):
+        rig.poll_all()
+        rig.reconcile_all()
+    assert rig.shows("VASE") == dict.fromkeys(KINDS, 5)
+    assert etsy.readiness(vase) == "made_to_order"
+    assert rig.alerts("hand_edit") == 0
+    for kind in ("shopify", "gumroad"):  # the week fills up: 3 sold
+        rig.box(kind).sell(rig.ids["VASE"][kind], 1)
+        rig.poll_all()
+    assert rig.shows("VASE") == dict.fromkeys(KINDS, 0)
+    rig.clock.set(MONDAY + timedelta(days=7, minutes=5))
+    for _ in range(2):
+        rig.poll_all()
+    assert rig.shows("VASE") == dict.fromkeys(KINDS, 5)
+    with etsy.state.lock:
+        listing, product = etsy.state.find_product(vase)
+        assert (listing.state, product.offering.readiness_state_id) == ("active", profile)

@@ -57,10 +57,16 @@ def fold_drift(s: Session, account: str, seen: Sequence[catalog.Seen], rules: Ru
     """Apply the account's hand-edit policy; returns the stock changes (adopt) by SKU."""
     changes: dict[int, int] = {}
     uncounted = stock_models.not_counted(s, (item.sku_id for item in seen))
+    advertised = stock_models.advertised(s, [i for i, model in uncounted.items()
+                                             if model == stock_models.MADE_TO_ORDER])
     for item in seen:
         model = uncounted.get(item.sku_id or 0)
-        if model == stock_models.UNLIMITED:
-            _believe_unlimited(s, item, now)  # never pushed: nothing to reconcile
+        if model == stock_models.UNLIMITED or (
+                item.actual is not None and item.actual == advertised.get(item.sku_id or 0)
+                and item.held_qty is None):
+            # Unlimited: never pushed, nothing to reconcile. Made to order showing what it
+            # should (a channel that does not count made-to-order sales down): in step.
+            _believe_read(s, item, now)
             continue
         streak = _stale_streak(s, item)
         # Made to order: no count to adopt an edit into; the next push shows `advertise`.
@@ -81,8 +87,8 @@ class _Policy:
 OVERWRITE = _Policy("overwrite")
 
 
-def _believe_unlimited(s: Session, item: catalog.Seen, now: datetime) -> None:
-    """An unlimited SKU's listing: what it shows is only remembered (status)."""
+def _believe_read(s: Session, item: catalog.Seen, now: datetime) -> None:
+    """A read with nothing to fold in: only remembered (status, the next push)."""
     if item.observed_before is None:
         binding.believe_first_read(s, item.binding_id, item.actual, now)
     elif item.actual != item.observed_before:

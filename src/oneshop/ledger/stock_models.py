@@ -241,3 +241,15 @@ def describe(sku: Any) -> str:
                 + (f", {capacity} per ISO week" if capacity is not None else ""))
     backorder = int(_attr(sku, "backorder", 0))
     return f"backorders: may sell down to -{backorder}" if backorder else ""
+
+
+def advertised(s: Session, sku_ids: Collection[int]) -> dict[int, int]:
+    """What these made-to-order SKUs' channels should show now (the SKU's own cap
+    applied; 0 while the week is full)."""
+    if not sku_ids:
+        return {}
+    rows = s.execute(select(m.Sku.id, m.Sku.advertise, m.Sku.cap, m.Sku.capacity_full)
+                     .where(m.Sku.id.in_(list(sku_ids)),
+                            m.Sku.stock_model == MADE_TO_ORDER))
+    return {int(i): 0 if full else min(adv or 0, cap if cap is not None else adv or 0)
+            for i, adv, cap, full in rows}
