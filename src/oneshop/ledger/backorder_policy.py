@@ -28,7 +28,7 @@ def check_page(s: Session, account: str, listings: Sequence[Listing],
                if li.sells_below_zero and bound.get(li.external_id) is not None}
     skus = {row.id: row for row in s.scalars(select(m.Sku).where(
         m.Sku.id.in_({i for i in flagged.values() if i is not None})))} if flagged else {}
-    episodes = alerts.open_subjects(s, EVENT, account)
+    episodes = stock_models.open_subjects(s, EVENT, account)
     told = 0
     for listing in listings:
         ext = listing.external_id

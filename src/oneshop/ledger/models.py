@@ -87,7 +87,7 @@ class Sku(Base):
     # The stock model from the config file (oneshop.stock_models, docs/stock-models.md):
     # "tracked" (a count), "unlimited" (never pushed) or "made_to_order" (`advertise`).
     stock_model: Mapped[str] = mapped_column(String(20), default="tracked",
-                                             server_default="tracked")
+                                             server_default="tracked", index=True)
     advertise: Mapped[int | None] = mapped_column(Integer)
     capacity_per_week: Mapped[int | None] = mapped_column(Integer)
     backorder: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

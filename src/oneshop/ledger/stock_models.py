@@ -129,9 +129,11 @@ def refresh_capacity(s: Session, now: datetime) -> dict[int, int]:
     (a new week, a cancellation: channels show `advertise` again), with one
     `capacity_reached` episode per SKU and week; returns the SKUs that changed (id -> 0,
     for the push)."""
+    # Every push plan runs this: two indexed reads (skus.stock_model, alerts.event), so a
+    # shop without made-to-order SKUs pays next to nothing.
     skus = list(s.scalars(select(m.Sku).where(m.Sku.stock_model == MADE_TO_ORDER,
                                               m.Sku.capacity_per_week.is_not(None))))
-    open_episodes = alerts.open_subjects(s, CAPACITY_EVENT)
+    open_episodes = open_subjects(s, CAPACITY_EVENT)
     if not skus and not open_episodes:
         return {}
     sold = week_sales(s, [sku.id for sku in skus], now)
@@ -150,6 +152,15 @@ def refresh_capacity(s: Session, now: datetime) -> dict[int, int]:
     for subject in set(open_episodes) - full_ids:
         alerts.resolve(s, CAPACITY_EVENT, now=now, subject=subject)
     return changed
+
+
+def open_subjects(s: Session, event: str, account: str | None = None) -> set[str]:
+    """Subjects of the open episodes of `event` (for `account`), read by the alerts'
+    event index (`alerts.open_subjects` matches a key prefix, which SQLite's LIKE scans)."""
+    prefix = alerts.key_of(event, account)
+    keys = s.scalars(select(m.Alert.episode_key).where(m.Alert.event == event,
+                                                       m.Alert.resolved_at.is_(None)))
+    return {str(k)[len(prefix):] for k in keys if str(k).startswith(prefix)}
 
 
 def _raise_capacity(s: Session, sku: m.Sku, sold: int, week: str, now: datetime) -> None:

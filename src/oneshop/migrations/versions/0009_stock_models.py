@@ -27,10 +27,13 @@ def upgrade() -> None:
                                       server_default="0"))
         batch_op.add_column(sa.Column("capacity_full", sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
+        # The push plan looks up the made-to-order SKUs on every run.
+        batch_op.create_index(batch_op.f("ix_skus_stock_model"), ["stock_model"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("skus", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_skus_stock_model"))
         for name in ("capacity_full", "backorder", "capacity_per_week", "advertise",
                      "stock_model"):
             batch_op.drop_column(name)
