@@ -122,6 +122,11 @@ def test_the_week_is_the_orders_iso_week_in_utc_and_alerts_once(
     assert [e["episode"] for e in logs if e.get("event") == "capacity_reached"] == ["resolved"]
     assert _planned(factory, Rules(0, None))["VASE"] == 5
     assert _alerts(factory) == 1
+    with factory() as s:  # `history VASE` says why, and every account's plan looks again
+        reasons = list(s.scalars(select(m.Movement.reason).where(
+            m.Movement.kind == "capacity").order_by(m.Movement.id)))
+    assert reasons == ["week 2026-W02: 2/2 sold, channels show 0",
+                       "week 2026-W03: 0/2 sold, channels show 5"]
 
 
 def test_a_cancellation_frees_a_slot_and_the_week_is_told_once(

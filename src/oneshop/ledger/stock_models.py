@@ -27,6 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from oneshop import alerts
 from oneshop.ledger import models as m
+from oneshop.ledger.stock import record_movement
 
 TRACKED = "tracked"
 UNLIMITED = "unlimited"
@@ -145,6 +146,7 @@ def refresh_capacity(s: Session, now: datetime) -> dict[int, int]:
         full = sold.get(sku.id, 0) >= sku.capacity_per_week
         if full != sku.capacity_full:
             s.execute(update(m.Sku).where(m.Sku.id == sku.id).values(capacity_full=full))
+            _note_week(s, sku, week, full, sold.get(sku.id, 0))
             changed[sku.id] = 0
         if full:
             full_ids.add(str(sku.id))
@@ -152,6 +154,17 @@ def refresh_capacity(s: Session, now: datetime) -> dict[int, int]:
     for subject in set(open_episodes) - full_ids:
         alerts.resolve(s, CAPACITY_EVENT, now=now, subject=subject)
     return changed
+
+
+def _note_week(s: Session, sku: m.Sku, week: str, full: bool, sold: int) -> None:
+    """A zero movement in the SKU's history (`history` says why channels show 0 or
+    `advertise`), and a movement of the SKU, which is what tells every account's push plan
+    to look at it again (a new week has no sale to do so). Once per SKU, week and state."""
+    state = "full" if full else "open"
+    record_movement(s, sku_id=sku.id, kind="capacity", delta=0,
+                    source_key=f"capacity:{sku.id}:{week}:{state}",
+                    reason=f"week {week}: {sold}/{sku.capacity_per_week} sold, "
+                           + ("channels show 0" if full else f"channels show {sku.advertise}"))
 
 
 def open_subjects(s: Session, event: str, account: str | None = None) -> set[str]:
