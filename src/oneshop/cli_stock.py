@@ -67,8 +67,9 @@ def auth(ctx: click.Context, kind: str, account: str, paste: bool, timeout_s: fl
     """Authorise oneshop on a marketplace that needs a person to say yes (Etsy: PKCE)."""
     import time
 
-    from oneshop import accountstate
     from oneshop.app import utcnow
+    from oneshop.ledger import account_state
+    from oneshop.ledger.db import transaction
     from oneshop.protocols import ConnectorContext, InteractiveAuth
 
     cfg = _config(ctx)
@@ -89,7 +90,8 @@ def auth(ctx: click.Context, kind: str, account: str, paste: bool, timeout_s: fl
             else None)
         with store.lock():
             store.save(tokens)
-        accountstate.resume(ledger.sessions, account)
+        with transaction(ledger.sessions) as s:
+            account_state.resume(s, account)
     click.echo(f"{account}: authorised; tokens stored in the ledger (valid until "
                f"{tokens.expires_at:%H:%M} UTC, refreshed automatically)")
 
@@ -100,13 +102,14 @@ def auth(ctx: click.Context, kind: str, account: str, paste: bool, timeout_s: fl
 def resume(ctx: click.Context, account: str) -> None:
     """Un-pause an account after fixing its credentials (a running service polls it
     again at its next turn)."""
-    from oneshop import accountstate
+    from oneshop.ledger import account_state
+    from oneshop.ledger.db import transaction
 
     cfg = _config(ctx)
     if account not in cfg.accounts:
         raise click.ClickException(f"no account named {account!r} in {cfg.path}")
-    with _ledger(cfg) as ledger:
-        accountstate.resume(ledger.sessions, account)
+    with _ledger(cfg) as ledger, transaction(ledger.sessions) as s:
+        account_state.resume(s, account)
     click.echo(f"{account}: resumed; the service polls it at its next turn")
 
 

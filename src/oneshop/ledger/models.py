@@ -300,3 +300,6 @@ class AccountState(Base):
     hold_reason: Mapped[str | None] = mapped_column(Text)
     release_once: Mapped[bool] = mapped_column(Boolean, default=False,
                                                server_default=false())
+    # Raised by an operator change that can put listings out of step without a movement
+    # (link, unlink, release, resume): the next push plan reads the whole account.
+    plan_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -23,6 +23,7 @@ from oneshop.guard import BulkGuard
 from oneshop.ledger import account_state, catalog, pushes, stock_models
 from oneshop.ledger.db import transaction
 from oneshop.sync import results
+from oneshop.sync.marks import PlanMarks
 from oneshop.sync.parts import Parts
 from oneshop.sync.pull import Pull
 from oneshop.values import StockLevel
@@ -50,6 +51,7 @@ class Push:
         self.parts = parts
         self.pull = pull
         self.guard = guard
+        self.marks = PlanMarks()  # which SKUs a whole-account plan must look at
 
     def skus(self, sku_deltas: Mapping[int, int], *, may_recover: bool = True) -> int:
         """Push the SKUs' lower published quantity to every bound channel, at once.
@@ -97,14 +99,21 @@ class Push:
     def plan(self, account: str, sku_ids: Sequence[int] | None, *,
              decreases_only: bool) -> list[PlannedPush]:
         """What to send: the listings out of step, screened by the bulk guard, logged."""
-        rules = self.parts.accounts.rules[account]
+        rules, scope = self.parts.accounts.rules[account], None
         with transaction(self.parts.sessions) as s:
-            if account_state.is_paused(s, account):
+            gate = account_state.plan_gate(s, account)
+            if gate.paused:
                 return []
-            # A made-to-order week that filled up (or a new week) changes what is wanted.
+            # A made-to-order week that filled up (or a new week) changes what is wanted;
+            # its `capacity` movement brings the SKU into the scope below.
             stock_models.refresh_capacity(s, self.parts.clock())
-            todo = catalog.targets(s, account, reserve=rules.reserve, cap=rules.cap,
-                                   sku_ids=sku_ids)
+            if sku_ids is None and not decreases_only:
+                scope = self.marks.scope(s, account, gate, self.parts.clock())
+                sku_ids = scope.sku_ids
+            todo = [] if sku_ids == [] else catalog.targets(
+                s, account, reserve=rules.reserve, cap=rules.cap, sku_ids=sku_ids)
+        if scope is not None:
+            self.marks.planned(account, gate, scope, {t.sku_id for t in todo})
         if decreases_only:
             todo = [t for t in todo if t.observed is None or t.published < t.observed]
         todo = self.guard.screen(account, todo, self.parts.clock(),

@@ -30,6 +30,7 @@ class Scan:
     def catalog(self, account: str, *, link: bool) -> int:
         """Read every listing, a page per transaction; how many were read."""
         count, edits = self._fold_pages(account)
+        self.push.marks.forget(account)  # what was read may be out of step anywhere
         if link:
             edits.update(self._link(account))
         if edits:

@@ -1,7 +1,7 @@
 """skus: stock models (unlimited, made to order, backorder) and made-to-order capacity
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0013
 Create Date: 2026-12-02 16:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0013"  # chained after main's 0013 when main was merged in
 branch_labels = None
 depends_on = None
 
