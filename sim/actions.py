@@ -14,7 +14,7 @@ import httpx
 
 from sim.bundles import unbooked_units
 from sim.ledgerview import LedgerView
-from sim.model import Edit, Sale, Truth
+from sim.model import Edit, Sale, Truth, stock_models_in
 from sim.world import World
 
 Trace = Callable[[str], None]
@@ -42,6 +42,8 @@ class Actions:
             self.truth.initial[sku] = qty
         if self.rng.random() < 0.6:
             self._seed_variants()
+        if stock_models_in(self.world.seed):
+            self._seed_stock_models()
         self.trace("catalog " + " ".join(f"{s}={q}" for s, q in self.truth.initial.items()))
 
     def _seed_variants(self) -> None:
@@ -61,6 +63,32 @@ class Actions:
                                                           max_purchase_count=qtys[size]),
             }
             self.truth.initial[skus[size]] = qtys[size]
+
+    def _seed_stock_models(self) -> None:
+        """A pre-order SKU (backorder = N) and an e-book (unlimited: an Etsy listing at
+        999, an untracked Shopify variant, a Gumroad product with no cap)."""
+        qty, n = self.rng.choice([0, 1, 2]), self.rng.choice([1, 2])
+        self.truth.listings["B0-preorder"] = self.world.shop.seed("B0-preorder", qty)
+        self.truth.initial["B0-preorder"] = qty
+        self.truth.backorder["B0-preorder"] = n
+        self.truth.unlimited["E0-ebook"] = {
+            "etsy": self.sb("etsy").seed_listing("E0-ebook", 999),
+            "shopify": self.sb("shopify").add_variant("E0-ebook", None, tracked=False),
+            "gumroad": self.sb("gumroad").add_product("E-book", permalink="E0-ebook",
+                                                      max_purchase_count=None)}
+        self.world.shop.skus = {"B0-preorder": {"backorder": n},
+                                "E0-ebook": {"stock": "unlimited"}}
+        self.trace(f"stock models: B0-preorder backorder={n}, E0-ebook unlimited")
+
+    def sell_unlimited(self) -> None:
+        """A customer buys the e-book on any channel: nothing can run out."""
+        sku = "E0-ebook"
+        kind = self.rng.choice(sorted(self.truth.unlimited[sku]))
+        qty = self.rng.choice([1, 1, 2])
+        order_id = str(self.sb(kind).sell(self.truth.unlimited[sku][kind], qty))
+        self.truth.sales.append(Sale(kind=kind, order_id=order_id, sku=sku, quantity=qty,
+                                     step=self.step))
+        self.trace(f"sell {kind} {sku} x{qty} -> {order_id} (unlimited)")
 
     # -- sales -------------------------------------------------------------------------------
 
@@ -88,6 +116,8 @@ class Actions:
         cuts = self.ledger.pending_cuts(sku, self.truth.edits)
         seen_left = (self.ledger.on_hand(sku) - unbooked + cuts
                      if self.ledger.bound(sku) else shown)
+        # Backorders: units the ledger may sell below 0 exist for the buyer.
+        seen_left += self.truth.backorder.get(sku, 0)
         avail = seen_left + returning
         try:
             order_id = str(self.sb(kind).sell(ext, qty))
@@ -144,7 +174,7 @@ class Actions:
             return
         sale = self.rng.choice(open_sales)
         sb = self.sb(sale.kind)
-        ext = self.truth.listings[sale.sku][sale.kind]
+        ext = self.truth.ext(sale.sku, sale.kind)
         shown_before = sb.quantity(ext) or 0
         how = "cancel"
         if sale.kind == "shopify":

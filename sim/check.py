@@ -12,6 +12,9 @@
 8. Kits (sim/bundles.py): every bundle line's components booked exactly once, the bundle
    never has stock of its own, its listings show what its components make, and no
    component is oversold through a kit that a calm channel offered.
+9. Stock models: a backordered SKU publishes on_hand + N (3.) and alerts only below -N
+   (4.); an unlimited SKU's sales are booked once (1.), it is never written, never
+   oversold.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from oneshop.ledger import models as m
@@ -40,6 +43,7 @@ def check(world: World, truth: Truth, log_text: str) -> list[str]:
         found += _rejected(s, truth)
         found += _edits(s, truth)
         found += bundle_problems(s, truth, lambda kind, ext: _shown_or_policy(world, kind, ext))
+        found += _unlimited(s, world, truth)
     found += _secrets(truth, log_text)
     return found
 
@@ -86,7 +90,7 @@ def _published(s: Session, world: World, truth: Truth) -> list[str]:
         if sku not in on_hand:
             found.append(f"{sku} never reached the ledger")
             continue
-        want = truth.published(int(on_hand[sku]))
+        want = truth.published(int(on_hand[sku]), sku)
         for kind, ext in sorted(listings.items()):
             if bound.get((kind, ext)) is None:
                 found.append(f"{sku} on {kind} ({ext}) is not bound")
@@ -157,7 +161,11 @@ def _oversells(s: Session, truth: Truth, pages: list[tuple[int, int]]) -> list[s
             mine = [mv for mv in batch if mv.sku_id == sku_id]
             before = level[sku_id]
             level[sku_id] += sum(mv.delta for mv in mine)
-            if before >= 0 > level[sku_id]:
+            # Backorders: an oversell is below -N only; unlimited: never (below).
+            floor = -truth.backorder.get(str(names.get(sku_id)), 0)
+            if str(names.get(sku_id)) in truth.unlimited:
+                continue
+            if before >= floor > level[sku_id]:
                 episodes[sku_id].append(min(mine, key=lambda mv: (mv.kind != "sale", -mv.id)))
     for sku_id in sorted(set(episodes) | set(alerts)):
         crossings, said = episodes.get(sku_id, []), alerts.get(sku_id, [])
@@ -199,6 +207,27 @@ def _edits(s: Session, truth: Truth) -> list[str]:
                 .join(m.Sku, m.Sku.id == m.Movement.sku_id)
                 .where(m.Movement.kind == "channel_edit"))
             if sku not in truth.edited]
+
+
+def _unlimited(s: Session, world: World, truth: Truth) -> list[str]:
+    """An unlimited SKU is never written (no push, no cap or tracking appears on its
+    listings) and never oversold, however far its sales take on_hand."""
+    found: list[str] = []
+    for sku, listings in sorted(truth.unlimited.items()):
+        sku_id = s.scalar(select(m.Sku.id).where(m.Sku.sku == sku))
+        pushes = s.scalar(select(func.count()).select_from(m.Push)
+                          .where(m.Push.sku_id == sku_id)) or 0
+        if pushes:
+            found.append(f"{sku} is unlimited but {pushes} push(es) were logged for it")
+        alerts = s.scalar(select(func.count()).select_from(m.Alert).where(
+            m.Alert.sku_id == sku_id, m.Alert.event == "oversell")) or 0
+        if alerts:
+            found.append(f"{sku} is unlimited but has {alerts} oversell alert(s)")
+        for kind in ("shopify", "gumroad"):
+            sb: Any = world.sandboxes[kind]
+            if kind in listings and sb.quantity(listings[kind]) is not None:
+                found.append(f"{sku} on {kind} got a count: {sb.quantity(listings[kind])}")
+    return found
 
 
 def _secrets(truth: Truth, log_text: str) -> list[str]:

@@ -49,7 +49,21 @@ class Truth:
     bundles: dict[str, dict[str, int]] = field(default_factory=dict)
     bundle_listings: dict[str, dict[str, str]] = field(default_factory=dict)
     bundle_sales: list[Sale] = field(default_factory=list)
+    # Stock models (docs/stock-models.md), in seeds `stock_models_in` picks: SKUs with
+    # backorders (sku -> N, also in `listings`) and unlimited SKUs (never pushed; their
+    # listings here, not in `listings`, which hold counted stock).
+    backorder: dict[str, int] = field(default_factory=dict)
+    unlimited: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def published(self, on_hand: int) -> int:
-        shown = max(on_hand - self.reserve, 0)
+    def published(self, on_hand: int, sku: str = "") -> int:
+        shown = max(on_hand + self.backorder.get(sku, 0) - self.reserve, 0)
         return shown if self.cap is None else min(shown, self.cap)
+
+    def ext(self, sku: str, kind: str) -> str:
+        return (self.listings.get(sku) or self.unlimited[sku])[kind]
+
+
+def stock_models_in(seed: int) -> bool:
+    """Seeds whose catalog holds an unlimited and a backordered SKU: every fourth, by
+    arithmetic and not the RNG, so the other seeds replay as they did before."""
+    return seed % 4 == 0

@@ -22,7 +22,7 @@ from oneshop.testing import VirtualClock
 from sim.actions import Actions
 from sim.bundles import BundleActions
 from sim.check import check
-from sim.model import Truth
+from sim.model import Truth, stock_models_in
 from sim.world import Crash, World, etsy_restocks
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -151,6 +151,9 @@ class Sim:
 
     def _event(self) -> None:
         a = self.act
+        if stock_models_in(self.seed) and self.rng.random() < 0.12:
+            a.sell_unlimited()
+            return
         roll = self.rng.random()
         if roll < 0.35:
             sale = a.sell()

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from oneshop import app as app_mod
 from oneshop.config import Config
 from oneshop.errors import OneshopError
-from oneshop.ledger import bundles, catalog, takeover, views
+from oneshop.ledger import bundles, catalog, stock_models, takeover, views
 from oneshop.ledger.db import transaction
 from oneshop.values import CHANNEL_BUNDLE
 
@@ -46,10 +46,13 @@ class Takeover:
     settled: bool
     # Bundle SKUs: what their listings show is never adopted (their stock is their parts').
     bundles: list[str] = field(default_factory=list)
+    # SKUs with no count to adopt (stock_models: unlimited, made_to_order) -> their model
+    not_counted: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "settled": self.settled, "watermarks": self.watermarks,
-                "not_adopted": self.not_adopted, "bundles_ignored": self.bundles,
+                "not_adopted": self.not_adopted, "not_counted": self.not_counted,
+                "bundles_ignored": self.bundles,
                 "skus": [{"sku": a.sku, "count": a.count, "delta": a.delta,
                           "source": a.source,
                           "moves": {acc: {"shows": was, "will_show": to}
@@ -95,9 +98,15 @@ def _record(application: app_mod.App, source: str | None, *, force: bool,
     with transaction(application.sessions) as s:
         shows = _quantities(s)
         kits = bundles.load(s)
+        uncounted = stock_models.not_counted(s, shows)
         for sku_id, (sku, adopted, by_account) in sorted(shows.items(), key=lambda i: i[1][0]):
             if sku_id in kits:
                 report.bundles.append(sku)
+                continue
+            if sku_id in uncounted:
+                # What its channels show is what oneshop told them (or the seller typed),
+                # never a count: an unlimited or made-to-order SKU has none to adopt.
+                report.not_counted[sku] = uncounted[sku_id]
                 continue
             if adopted and not force:
                 continue  # adopting again only with --force
@@ -125,7 +134,7 @@ def _record(application: app_mod.App, source: str | None, *, force: bool,
 # A listing in these states cannot sell, so what it shows says nothing about stock (a
 # deactivated Etsy listing shows 0 with units on the shelf); a sold-out one does: 0.
 NO_COUNT_STATES = frozenset({"inactive", "draft", "expired", "untracked", "removed",
-                             CHANNEL_BUNDLE})
+                             "unstocked", CHANNEL_BUNDLE})
 
 
 def _quantities(s: Session) -> dict[int, tuple[str, bool, dict[str, int | None]]]:
@@ -161,10 +170,11 @@ class Planned:
     sku: str
     shows: Mapping[str, int | None]
     ledger: int | None  # on_hand when adopted already
-    wants: Mapping[str, int]  # what the next sync would publish (adopted SKUs)
+    wants: Mapping[str, int | None]  # what the next sync would publish (None: nothing)
     options: Mapping[str, int]  # "from ACCOUNT" / "min" -> the count adoption would take
     # option -> account -> what that account would be told after adopting that way
-    publish: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    publish: Mapping[str, Mapping[str, int | None]] = field(default_factory=dict)
+    stock: str = stock_models.TRACKED  # the SKU's stock model: no options unless tracked
 
     @property
     def disagree(self) -> bool:
@@ -174,7 +184,7 @@ class Planned:
         return {"sku": self.sku, "shows": dict(self.shows), "ledger": self.ledger,
                 "wants": dict(self.wants), "adopt": dict(self.options),
                 "publish": {k: dict(v) for k, v in self.publish.items()},
-                "disagree": self.disagree}
+                "disagree": self.disagree, "stock": self.stock}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -183,6 +193,9 @@ class Plan:
     unlinked: dict[str, int]  # account -> listings with no SKU to bind by
     adopted: list[str]  # accounts taken over already
     bundles: list[str] = field(default_factory=list)  # listed, never adopted: parts' stock
+    # Listings the channel does not count (no cap, not tracked) whose SKU is not
+    # unlimited: never bound by SKU; (account, listing, channel SKU)
+    unlimited: list[tuple[str, str, str | None]] = field(default_factory=list)
 
 
 def plan(cfg: Config) -> Plan:
@@ -207,10 +220,16 @@ def _plan(s: Session, application: app_mod.App,
     shows: dict[str, dict[str, int | None]] = {}
     off: set[tuple[str, str]] = set()  # (sku, account) off sale: no count to adopt
     unlinked: dict[str, int] = {}
+    candidates: list[tuple[str, str, str | None]] = []
     for account, listings in listed.items():
         for li in listings:
             sku_id = bound.get((account, li.external_id))
             sku = skus[sku_id].sku if sku_id in skus else li.sku
+            if (sku_id is None and stock_models.is_unlimited_candidate(li.quantity, li.state)
+                    and (li.sku not in names or names[li.sku].stock_model
+                         != stock_models.UNLIMITED)):
+                candidates.append((account, li.external_id, li.sku))
+                continue
             if not sku:
                 unlinked[account] = unlinked.get(account, 0) + 1
                 continue
@@ -225,7 +244,9 @@ def _plan(s: Session, application: app_mod.App,
             continue  # its listings' quantities are never adopted: `Plan.bundles`
         row = names.get(sku)
         adopted = row is not None and row.adopted_at is not None
-        counted = {a: q for a, q in by_account.items() if q is not None and (sku, a) not in off}
+        model = row.stock_model if row is not None else stock_models.TRACKED
+        counted = {a: q for a, q in by_account.items() if q is not None and (sku, a) not in off
+                   and model == stock_models.TRACKED}  # no count to adopt otherwise
         values = list(counted.values())
         options = {f"from {a}": q for a, q in counted.items()}
         if values:
@@ -235,6 +256,7 @@ def _plan(s: Session, application: app_mod.App,
         publish = {option: {a: views.published(count, row, application.accounts.rules[a])
                             for a in by_account} for option, count in options.items()}
         out.append(Planned(sku=sku, shows=by_account, ledger=row.on_hand if adopted and row
-                           else None, wants=wants, options=options, publish=publish))
+                           else None, wants=wants, options=options, publish=publish,
+                           stock=model))
     return Plan(skus=out, unlinked=unlinked, adopted=takeover.taken_over(s),
-                bundles=sorted(kits & set(shows)))
+                bundles=sorted(kits & set(shows)), unlimited=candidates)

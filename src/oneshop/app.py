@@ -29,7 +29,7 @@ from oneshop import lock
 from oneshop.accounts import AccountRules, Accounts
 from oneshop.config import Config
 from oneshop.engine import SyncEngine
-from oneshop.ledger import bundles, schema
+from oneshop.ledger import bundles, schema, stock_models
 from oneshop.ledger import models as m
 from oneshop.ledger.db import make_engine, transaction
 from oneshop.ledger.lowstock import rules_from
@@ -225,6 +225,9 @@ def apply_sku_overrides(sessions: sessionmaker[Session], config: Config) -> None
             row = s.get(m.Sku, ids[name])
             assert row is not None
             row.reserve, row.cap = o.reserve, o.cap
+        stock_models.apply_config(s, {name: (o.stock, o.advertise, o.capacity_per_week,
+                                             o.backorder) for name, o in overrides.items()},
+                                  ids, now=m.utcnow())
 
 
 def apply_bundles(sessions: sessionmaker[Session], config: Config) -> None:

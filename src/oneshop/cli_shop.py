@@ -63,7 +63,9 @@ def _show_plan(cfg: Config) -> None:
 
     result = plan(cfg)
     data = {"skus": [p.as_dict() for p in result.skus], "unlinked": result.unlinked,
-            "adopted": result.adopted, "bundles_ignored": result.bundles}
+            "adopted": result.adopted, "bundles_ignored": result.bundles,
+            "unlimited_candidates": [{"account": a, "listing": e, "sku": k}
+                                     for a, e, k in result.unlimited]}
 
     def render() -> None:
         accounts = list(cfg.accounts)
@@ -77,6 +79,8 @@ def _show_plan(cfg: Config) -> None:
                 row[a] = shown
             row["min"] = p.options.get("min")
             row["!"] = "differ" if p.disagree else ""
+            if p.stock != "tracked":  # no count to adopt (docs/stock-models.md)
+                row["!"] = f"{p.stock}: not adopted"
             rows.append(row)
         _table("what each channel shows now (->: what the next sync would publish)", rows)
         for account, n in result.unlinked.items():
@@ -85,6 +89,10 @@ def _show_plan(cfg: Config) -> None:
         if result.bundles:
             click.echo(f"bundles (their listings' quantities are never adopted: each shows "
                        f"what its components make): {', '.join(result.bundles)}")
+        for account, listing, sku in result.unlimited:
+            click.echo(f"{account}: {listing} ({sku or 'no SKU'}) is sold without a count: "
+                       f'an unlimited candidate, not bound; set stock = "unlimited" on '
+                       f"[skus.\"{sku or 'SKU'}\"] to sync its orders")
         click.echo("nothing was written to the ledger or to any channel")
         if not result.adopted:
             click.echo("next: `oneshop adopt --from ACCOUNT` takes that account's counts "
@@ -125,6 +133,8 @@ def adopt(ctx: click.Context, source: str | None, use_min: bool, force: bool,
                                         in a.moves.items()) or "nothing to change"}
                 for a in report.skus]
         _table("adopted counts", rows)
+        for sku, model in report.not_counted.items():
+            click.echo(f"{sku}: stock = {model!r}, not adopted from channel counts")
         if report.not_adopted:
             click.echo(f"not adopted (no quantity on {report.source}): "
                        f"{', '.join(report.not_adopted)}; adopt them --from another account")
@@ -241,7 +251,8 @@ def status(ctx: click.Context, as_json: bool, wide: bool) -> None:
     with _ledger(cfg) as ledger, ledger.sessions() as s:
         now = utcnow()
         data = {"channels": reports.channels(s, cfg, now),
-                "skus": status_view.skus(s, cfg, now)}
+                "skus": status_view.skus(s, cfg, now),
+                "unlimited_candidates": status_view.unlimited_candidates(s)}
         data["plans"] = planview.plans(s, cfg)
 
     def render() -> None:

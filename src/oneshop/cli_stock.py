@@ -17,13 +17,17 @@ from oneshop.cli_util import _config, _emit, _ledger, _table
 def history(ctx: click.Context, sku: str, as_json: bool) -> None:
     """The SKU's timeline: sales, restocks, edits, pushes and alerts."""
     from oneshop import reports
+    from oneshop.ledger import stock_models, views
 
     with _ledger(_config(ctx)) as ledger, ledger.sessions() as s:
         events = reports.history(s, sku)
+        row = views.find_sku(s, sku)
     if events is None:
         raise click.ClickException(f"unknown SKU {sku!r}")
     rows = [e.as_dict() for e in events]
-    _emit(rows, as_json, lambda: _table(f"history of {sku}", rows))
+    model = stock_models.describe(row) if row is not None else ""
+    _emit(rows, as_json, lambda: _table(f"history of {sku}" + (f" ({model})" if model
+                                                                 else ""), rows))
 
 
 @click.command("adjust", context_settings={"ignore_unknown_options": True})

@@ -146,6 +146,10 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
     accounts = {name: acc for name, cfg in file.accounts.items()
                 if (acc := _account(path, name, cfg, env, problems, secrets)) is not None}
     problems += _same_store(path, accounts)
+    problems += [f"{path}: skus.{sku}.{key}: {why}" for sku, o in file.skus.items()
+                 for key, why in rules.stock_model_problems(
+                     o.stock, advertise=o.advertise, capacity=o.capacity_per_week,
+                     backorder=o.backorder, reserve=o.reserve, cap=o.cap)]
     notify = _notify_urls(path, file.alerts, env, problems, secrets)
     page_auth = _status_page_auth(path, file, env, problems, secrets)
     if problems:

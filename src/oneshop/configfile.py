@@ -142,15 +142,26 @@ class SkuOverride(Strict):
     reorder_to: int | None = Field(None, ge=1, le=MAX_UNITS, description=(
         "this SKU's reorder target (instead of [service] reorder_to)"))
 
-    @model_validator(mode="after")
-    def _reorder_above_threshold(self) -> SkuOverride:
-        rules.reorder_problem(self.low_stock, self.reorder_to)
-        return self
     # Rules across SKUs (no nesting, no self, tracked components): configrules.bundle_problems.
     bundle: dict[str, Annotated[int, Field(ge=1, le=MAX_UNITS)]] | None = Field(
         None, min_length=1, description=(
             "a bundle (kit) with no stock of its own: component SKU -> units of it in one "
             "bundle (docs/bundles.md)"))
+    # Stock models (docs/stock-models.md); rules across keys: configrules.stock_model_problems.
+    stock: Literal["tracked", "unlimited", "made_to_order"] = Field("tracked", description=(
+        "tracked: a physical count; unlimited: never counted nor pushed (digital); "
+        "made_to_order: channels show `advertise`"))
+    advertise: int | None = Field(None, ge=1, le=MAX_UNITS, description=(
+        "made_to_order: the quantity every channel shows"))
+    capacity_per_week: int | None = Field(None, ge=1, le=MAX_UNITS, description=(
+        "made_to_order: sales per ISO week (UTC) before channels show 0 until Monday"))
+    backorder: int = Field(0, ge=0, le=MAX_UNITS, description=(
+        "units that may be sold below zero (pre-orders, backorders)"))
+
+    @model_validator(mode="after")
+    def _reorder_above_threshold(self) -> SkuOverride:
+        rules.reorder_problem(self.low_stock, self.reorder_to)
+        return self
 
 
 class AccountConfig(Strict):

@@ -130,3 +130,23 @@ def bundle_problems(skus: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
                 yield key, (f"{part!r} is not a tracked SKU (stock = "
                             f"{getattr(other, 'stock', '')!r}); a bundle is made of counted "
                             "stock only")
+
+
+def stock_model_problems(stock: str, *, advertise: int | None, capacity: int | None,
+                         backorder: int, reserve: int | None, cap: int | None
+                         ) -> Iterator[tuple[str, str]]:
+    """Keys of one [skus.X] table that contradict its stock model: (key, why)."""
+    if stock == "made_to_order" and advertise is None:
+        yield "advertise", "a made_to_order SKU needs `advertise` (the quantity channels show)"
+    if stock != "made_to_order":
+        if advertise is not None:
+            yield "advertise", 'only a SKU with stock = "made_to_order" advertises'
+        if capacity is not None:
+            yield "capacity_per_week", 'only a SKU with stock = "made_to_order" has a capacity'
+    if stock != "tracked" and backorder:
+        yield "backorder", (f'a SKU with stock = "{stock}" is never out of stock; '
+                            "backorder applies to tracked SKUs only")
+    if stock == "unlimited":
+        for key, value in (("reserve", reserve), ("cap", cap)):
+            if value is not None:
+                yield key, 'an unlimited SKU is never pushed; remove it or the stock key'

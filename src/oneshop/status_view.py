@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from oneshop.config import Config
-from oneshop.ledger import bundles, views
+from oneshop.ledger import bundles, stock_models, views
 from oneshop.values import CHANNEL_BUNDLE
 
 LIMIT = 500
@@ -37,13 +37,17 @@ def skus(s: Session, config: Config, now: datetime) -> list[dict[str, Any]]:
     kits = bundles.load(s)
     made = bundles.availability(s, kits) if kits else {}
     out: dict[str, dict[str, Any]] = {}
-    for sku, b in views.bound_listings(s, LIMIT):
+    listed = views.bound_listings(s, LIMIT)
+    week = stock_models.week_sales(s, {sku.id for sku, _ in listed
+                                       if sku.capacity_per_week is not None}, now)
+    for sku, b in listed:
         # A bundle's stock is what its components make (None: one is not adopted yet).
         stock = made[sku.id] if sku.id in kits else (
             sku.on_hand if sku.adopted_at is not None else None)
         entry = out.setdefault(sku.sku, {"sku": sku.sku, "adopted": stock is not None,
                                          "on_hand": sku.on_hand if stock is None else stock,
-                                         "channels": {}})
+                                         "channels": {},
+                                         **stock_fields(sku, week.get(sku.id, 0))})
         if sku.id in kits:
             entry["bundle"] = {c.sku: c.quantity for c in kits[sku.id][1]}
         rule = rules.get(b.account)
@@ -56,11 +60,35 @@ def skus(s: Session, config: Config, now: datetime) -> list[dict[str, Any]]:
             "read_at": b.read_at.isoformat() if b.read_at else None,
             "read_ago_s": int((now - b.read_at).total_seconds()) if b.read_at else None,
             "believed": b.observed_qty, "wants": wants,
-            "mark": "channel bundle" if b.state == CHANNEL_BUNDLE else mark(
+            "mark": "channel bundle" if b.state == CHANNEL_BUNDLE
+            else "not pushed" if sku.stock_model == stock_models.UNLIMITED else mark(
                 wants=wants, shows=b.read_qty, believed=b.observed_qty, held=b.held_qty,
                 read_at=b.read_at, changed_at=changed),
             "sighted": b.drift_seen}
     return list(out.values())
+
+
+def stock_fields(sku: views.SkuView, sold_this_week: int) -> dict[str, Any]:
+    """The SKU's stock model for `status` (docs/stock-models.md), and a short label."""
+    fields: dict[str, Any] = {"stock": sku.stock_model}
+    if sku.stock_model == stock_models.UNLIMITED:
+        fields["label"] = "unlimited"
+    elif sku.stock_model == stock_models.MADE_TO_ORDER:
+        fields |= {"advertise": sku.advertise, "capacity_per_week": sku.capacity_per_week,
+                   "sold_this_week": sold_this_week, "capacity_full": sku.capacity_full}
+        fields["label"] = (f"to order {sold_this_week}/{sku.capacity_per_week}"
+                           if sku.capacity_per_week is not None else "to order")
+    elif sku.backorder:
+        fields |= {"backorder": sku.backorder}
+        fields["label"] = f"{sku.on_hand} (+{sku.backorder} bo)"
+    return fields
+
+
+def unlimited_candidates(s: Session) -> list[dict[str, Any]]:
+    """Unbound listings sold without a count (no cap, not tracked): not bound by SKU
+    unless that SKU is unlimited."""
+    return [{"account": a, "listing": e, "sku": sku, "title": t}
+            for a, e, sku, t in stock_models.unlimited_candidates(s)]
 
 
 def _ago(seconds: int | None) -> str:
@@ -95,7 +123,7 @@ def render(data: dict[str, Any], *, wide: bool) -> None:
     for row in data["skus"]:
         first = True
         for account, c in row["channels"].items():
-            stock = str(row["on_hand"]) if row["adopted"] else "?"
+            stock = row.get("label") or (str(row["on_hand"]) if row["adopted"] else "?")
             if "bundle" in row:  # what its components make, and of what
                 stock = f"{stock} = " + " + ".join(f"{q}x{c}" for c, q in row["bundle"].items())
             cells = [row["sku"] if first else "", stock if first else "",
@@ -106,6 +134,9 @@ def render(data: dict[str, Any], *, wide: bool) -> None:
             table.add_row(*cells)
             first = False
     console.print(table)
+    for c in data.get("unlimited_candidates", []):
+        console.print(f"{c['account']}: {c['listing']} ({c['sku'] or 'no SKU'}) is sold without"
+                      " a count: an unlimited candidate, not bound (docs/stock-models.md)")
 
 
 def _txt(value: Any) -> str:

@@ -32,6 +32,9 @@ class Listing:
     state: str = "active"
     # Connector-private facts needed to write back (ids, units sold, …); opaque to the core.
     extra: Mapping[str, str] = field(default_factory=dict)
+    # The channel keeps selling it at 0 (Shopify inventoryPolicy CONTINUE): a setting of
+    # the seller's, read and never written (oneshop.ledger.stock_models).
+    sells_below_zero: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,7 +25,7 @@ def test_untracked_and_unstocked_variants_are_reported_without_quantity(rig: Rig
     no_sku = rig.sandbox.add_variant(None, 2)
     listings = rig.listings()
     assert (listings[untracked].quantity, listings[untracked].state) == (None, "untracked")
-    assert (listings[unstocked].quantity, listings[unstocked].state) == (None, "untracked")
+    assert (listings[unstocked].quantity, listings[unstocked].state) == (None, "unstocked")
     assert (listings[no_sku].sku, listings[no_sku].quantity) == (None, 2)
 
 

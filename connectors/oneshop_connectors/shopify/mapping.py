@@ -126,7 +126,11 @@ def listing_from_variant(node: Any, location_id: str) -> Listing | Rejected:
         if not isinstance(tracked, bool):
             raise Unmappable("tracked is not a boolean")
         quantity = available_of(item.get("inventoryLevel")) if tracked else None
-        state = "active" if quantity is not None else "untracked"
+        # Read, never written: CONTINUE lets customers buy below 0 (docs/stock-models.md).
+        policy = node.get("inventoryPolicy")
+        # Tracked but not stocked at the location: no count here, and not unlimited.
+        state = ("active" if quantity is not None else "untracked" if not tracked
+                 else "unstocked")
         if node.get("requiresComponents") is True:
             # Shopify derives a bundle's inventory from its components and refuses writes
             # to it: no count of ours, never written (values.CHANNEL_BUNDLE).
@@ -134,6 +138,7 @@ def listing_from_variant(node: Any, location_id: str) -> Listing | Rejected:
         return Listing(
             external_id=external_id, sku=sku_of(node.get("sku", item.get("sku"))),
             title=title, quantity=quantity, state=state,
+            sells_below_zero=policy == "CONTINUE",
             extra={"inventory_item_id": external_id, "location_id": location_id,
                    "variant_id": variant_id})
     except (Unmappable, AttributeError, TypeError) as exc:

@@ -36,6 +36,7 @@ query OneshopVariants($first: Int!, $after: String, $locationId: ID!,
       sku
       displayName
       requiresComponents
+      inventoryPolicy
       inventoryItem {
         id
         sku
@@ -160,6 +161,7 @@ BULK_VARIANTS = """
         sku
         displayName
         requiresComponents
+        inventoryPolicy
         inventoryItem {
           id
           sku

@@ -139,6 +139,38 @@ class EtsySandbox:
         with self.state.lock:
             self.state.restock_on_cancel = bool(value)
 
+    def make_to_order(self, external_id: str) -> int:
+        """The seller puts the listing on the shop's made-to-order processing profile
+        (every offering of it); returns that profile's readiness_state_id."""
+        with self.state.lock:
+            listing, _ = self.state.find_product(external_id)
+            profile = next(i for i, s in self.state.processing_profiles.items()
+                           if s == "made_to_order")
+            listing.readiness_state_id = profile
+            for product in listing.products:
+                product.offering.readiness_state_id = profile
+            listing.updated_ts = self.state.now_ts()
+            return profile
+
+    def readiness(self, external_id: str) -> str | None:
+        """The readiness state of this product's offering ("made_to_order", …)."""
+        with self.state.lock:
+            _, product = self.state.find_product(external_id)
+            return self.state.processing_profiles.get(
+                product.offering.readiness_state_id or 0)
+
+    @property
+    def made_to_order_sales_decrement(self) -> bool:
+        """Whether a sale takes a unit off a made-to-order offering (undocumented by
+        Etsy; True, the default, is the conservative reading)."""
+        with self.state.lock:
+            return self.state.made_to_order_sales_decrement
+
+    @made_to_order_sales_decrement.setter
+    def made_to_order_sales_decrement(self, value: bool) -> None:
+        with self.state.lock:
+            self.state.made_to_order_sales_decrement = bool(value)
+
     def renew(self, external_id: str, quantity: int = 1) -> None:
         """The seller renews a sold_out listing by hand on Etsy.com (a fee), typing
         `quantity` for this product."""

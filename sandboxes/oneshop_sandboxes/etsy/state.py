@@ -106,6 +106,18 @@ class EtsyState:
         # shop", help article 4553), the API says nothing; False is that reading and the
         # default (docs/connectors/etsy.md), True the other one. Tests run both.
         self.restock_on_cancel = False
+        # Processing profiles (readiness state definitions, OpenAPI: ShopProcessingProfile):
+        # id -> "ready_to_ship" | "made_to_order". Undocumented: whether a sale takes a
+        # unit off a made-to-order offering's quantity. True is the conservative reading
+        # (the count moves like any other, so oneshop pushes `advertise` back) and the
+        # default; False keeps the quantity (docs/connectors/etsy.md). Tests run both.
+        self.processing_profiles: dict[int, str] = {
+            self.readiness_state_id: "ready_to_ship",
+            self.readiness_state_id + 1: "made_to_order"}
+        self.made_to_order_sales_decrement = True
+
+    def made_to_order(self, offering: Offering) -> bool:
+        return self.processing_profiles.get(offering.readiness_state_id or 0) == "made_to_order"
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -159,7 +171,8 @@ class EtsyState:
         offering = product.offering
         if listing.state != "active" or not offering.is_enabled or offering.quantity < quantity:
             raise ValueError(f"{external_id} is sold out on Etsy")
-        offering.quantity -= quantity
+        if self.made_to_order_sales_decrement or not self.made_to_order(offering):
+            offering.quantity -= quantity
         if listing.quantity() == 0:
             # Etsy marks a listing whose last unit sold as sold_out (not inactive).
             listing.state = "sold_out"

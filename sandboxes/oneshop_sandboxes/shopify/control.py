@@ -235,6 +235,15 @@ class ShopifySandbox:
             self._level_changed(variant.item_num, self.state.default_location)
         self.flush_webhooks()
 
+    def set_inventory_policy(self, external_id: str, policy: str) -> None:
+        """The seller's "continue selling when out of stock" (CONTINUE) or not (DENY)."""
+        if policy not in ("DENY", "CONTINUE"):
+            raise ValueError(f"inventoryPolicy is DENY or CONTINUE, not {policy!r}")
+        with self.state.lock:
+            variant = self._variant(external_id)
+            variant.inventory_policy = policy
+            variant.updated_at = self.state.now()
+
     def revoke_credentials(self) -> None:
         with self._lock:
             self.revoked = True

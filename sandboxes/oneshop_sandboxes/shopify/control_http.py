@@ -1,6 +1,7 @@
 """`/_sandbox/shopify/*`: the Shopify-specific controls over HTTP (demo and e2e tests).
 
 POST /_sandbox/shopify/variants {sku, quantity?, title?, tracked?, price?} -> {external_id}
+POST /_sandbox/shopify/inventory_policy {external_id, policy: DENY|CONTINUE}
 POST /_sandbox/shopify/orders {lines: [[external_id, quantity], ...]} -> {order_id}
 POST /_sandbox/shopify/refunds {order_id, line_index?, quantity?, restock?} -> {refund_id}
 POST /_sandbox/shopify/plan {bucket_size, restore_rate, throttle_http_status?}
@@ -32,6 +33,9 @@ def handle(sandbox: ShopifySandbox, action: str, body: dict[str, Any]) -> dict[s
         return {"external_id": sandbox.add_variant(
             body.get("sku"), None if qty is None else int(qty), title=body.get("title", ""),
             tracked=bool(body.get("tracked", True)), price=str(body.get("price", "10.00")))}
+    if action == "inventory_policy":
+        sandbox.set_inventory_policy(str(body["external_id"]), str(body["policy"]))
+        return {}
     if action == "orders":
         return {"order_id": sandbox.sell_many([(str(e), int(q)) for e, q in body["lines"]])}
     if action == "refunds":

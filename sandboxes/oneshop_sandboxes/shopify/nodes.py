@@ -90,6 +90,7 @@ class Nodes:
                             "title": v.product_title},
                 "inventoryItem": lambda info: self.item(v),
                 "inventoryQuantity": sum(lv["available"] for lv in v.levels.values()),
+                "inventoryPolicy": v.inventory_policy,
                 "updatedAt": iso(v.updated_at), "requiresComponents": bool(v.components),
                 "productVariantComponents": partial(self._components, v)}
 

@@ -52,6 +52,7 @@ type ProductVariant implements Node {
   product: Product!
   inventoryItem: InventoryItem!
   inventoryQuantity: Int
+  inventoryPolicy: ProductVariantInventoryPolicy!
   updatedAt: DateTime!
   requiresComponents: Boolean!
   productVariantComponents(first: Int, after: String, last: Int, before: String,
@@ -68,6 +69,7 @@ type ProductVariantComponentConnection {
   nodes: [ProductVariantComponent!]!
   pageInfo: PageInfo!
 }
+enum ProductVariantInventoryPolicy { DENY CONTINUE }
 type ProductVariantEdge { cursor: String! node: ProductVariant! }
 type ProductVariantConnection {
   edges: [ProductVariantEdge!]!

@@ -47,6 +47,9 @@ class Variant:
     price: Decimal
     tracked: bool = True
     updated_at: datetime | None = None
+    # CONTINUE: customers may buy it below 0 (Shopify's "continue selling when out of
+    # stock"); oneshop reads it, never writes it.
+    inventory_policy: str = "DENY"
     # location num -> quantity name -> quantity (available, committed, on_hand)
     levels: dict[int, dict[str, int]] = field(default_factory=dict)
     # A bundle parent (`requiresComponents`): component variant num -> units in one.
@@ -200,7 +203,8 @@ class ShopState:
         """A customer checks out: available goes down, committed up (Shopify's own move)."""
         for variant, qty in lines:
             level = variant.levels.get(self.default_location)
-            if variant.tracked and (level is None or level["available"] < qty):
+            if (variant.tracked and variant.inventory_policy != "CONTINUE"
+                    and (level is None or level["available"] < qty)):
                 raise ValueError("sold out")
         now = self.now()
         items: list[LineItem] = []

@@ -7,6 +7,8 @@ functions that read and write them, one module per job:
   to what we believe a listing shows); `catalog` listings, links and push targets;
   `drift` hand edits found by a reconcile; `oversell` SKUs sold below zero;
   `typed_over` hand edits over an oversold SKU (the bulk-zero guard asks);
+  `stock_models` what a SKU's channels are told and when it is oversold (unlimited,
+  made to order, backorders); `backorder_policy` channels that sell below 0 on their own;
 - `takeover` adopted counts and watermarks; `account_state` account health; `cursors`;
   `pushes` the log of stock writes; `records` rejected records and alerts; `views`
   read-only values for status, reports and metrics; `bulk`, `bulk_params` the

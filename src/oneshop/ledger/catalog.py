@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from oneshop.ledger import account_state, binding, bundles, takeover
+from oneshop.ledger import account_state, binding, bundles, stock_models, takeover
 from oneshop.ledger import models as m
 from oneshop.ledger.bulk import insert, table_of
 from oneshop.ledger.stock import ensure_skus
@@ -126,6 +126,7 @@ class Linked:
     duplicates: dict[str, list[str]]
     created: list[str]
     adopted: dict[str, int] = field(default_factory=dict)  # sku -> count, first seen here
+    unlimited: list[str] = field(default_factory=list)  # unlimited candidates left unbound
 
 
 def auto_link(session: Session, account: str, now: datetime, *,
@@ -149,6 +150,9 @@ def auto_link(session: Session, account: str, now: datetime, *,
     # A listing unlinked by hand stays unlinked until it is linked by hand.
     todo = [r for r in rows if r.sku_id is None and r.channel_sku
             and counts[r.channel_sku] == 1 and r.bound_by != UNLINKED]
+    # A listing the channel does not count (a Gumroad product with no cap, an untracked
+    # Shopify variant) is bound by SKU only to an unlimited SKU (stock_models.py).
+    todo, result.unlimited = stock_models.split_unlimited_candidates(session, todo)
     result.no_sku = [r.external_id for r in rows if not r.channel_sku]
     if not todo:
         return result
@@ -180,10 +184,9 @@ def auto_link(session: Session, account: str, now: datetime, *,
 
 
 def published_expr(reserve: int, cap: int | None) -> Any:
-    """SQL for clamp(on_hand − reserve, 0, cap), SKU overrides first."""
-    raw = m.Sku.on_hand - func.coalesce(m.Sku.reserve, reserve)
-    cap_col = func.coalesce(m.Sku.cap, literal(cap) if cap is not None else None)
-    return case((raw < 0, 0), (and_(cap_col.is_not(None), raw > cap_col), cap_col), else_=raw)
+    """SQL for clamp(on_hand − reserve, 0, cap), SKU overrides first, by the SKU's stock
+    model (stock_models.py: backorder, made to order)."""
+    return stock_models.published_expr(reserve, cap)
 
 
 def targets(session: Session, account: str, *, reserve: int, cap: int | None,
@@ -193,8 +196,9 @@ def targets(session: Session, account: str, *, reserve: int, cap: int | None,
     pub = published_expr(reserve, cap).label("published")
     q = (select(m.Binding, m.Sku.sku, m.Sku.on_hand, pub)
          .join(m.Sku, m.Sku.id == m.Binding.sku_id)
-         # An unknown (not adopted) SKU is never published, not even as 0.
-         .where(m.Binding.account == account, m.Sku.adopted_at.is_not(None),
+         # An unknown (not adopted) SKU is never published, not even as 0; an unlimited
+         # one never at all (stock_models.publishable).
+         .where(m.Binding.account == account, stock_models.publishable(),
                 # The channel derives it (a Shopify bundle): never written.
                 m.Binding.state != CHANNEL_BUNDLE))
     kits = bundles.load(session)

@@ -33,12 +33,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from oneshop import alerts
-from oneshop.ledger import binding, bundles, catalog, stock
+from oneshop.ledger import binding, bundles, catalog, stock, stock_models
 from oneshop.ledger import models as m
 from oneshop.values import CHANNEL_BUNDLE, Order
 
 # States in which a listing cannot sell, so its quantity says nothing about stock.
 OFF_SALE = frozenset({"inactive", "sold_out", "draft", "expired", "untracked", "removed",
+                      "unstocked",
                       CHANNEL_BUNDLE})  # a channel's bundle: its quantity is its parts'
 # Reconciles in a row that found stale pushes before a listing counts as stuck: one is a
 # hand edit on its way to its second sighting; two means something keeps it from settling.
@@ -56,14 +57,43 @@ def fold_drift(s: Session, account: str, seen: Sequence[catalog.Seen], rules: Ru
                now: datetime) -> dict[int, int]:
     """Apply the account's hand-edit policy; returns the stock changes (adopt) by SKU."""
     changes: dict[int, int] = {}
+    uncounted = stock_models.not_counted(s, (item.sku_id for item in seen))
+    advertised = stock_models.advertised(s, [i for i, model in uncounted.items()
+                                             if model == stock_models.MADE_TO_ORDER])
     for item in seen:
+        model = uncounted.get(item.sku_id or 0)
+        if model == stock_models.UNLIMITED or (
+                item.actual is not None and item.actual == advertised.get(item.sku_id or 0)
+                and item.held_qty is None):
+            # Unlimited: never pushed, nothing to reconcile. Made to order showing what it
+            # should (a channel that does not count made-to-order sales down): in step.
+            _believe_read(s, item, now)
+            continue
         streak = _stale_streak(s, item)
-        delta = _fold_one(s, account, item, rules, now, stuck=streak >= STUCK_AFTER)
+        # Made to order: no count to adopt an edit into; the next push shows `advertise`.
+        own = OVERWRITE if model == stock_models.MADE_TO_ORDER else rules
+        delta = _fold_one(s, account, item, own, now, stuck=streak >= STUCK_AFTER)
         if delta and item.sku_id is not None:
             changes[item.sku_id] = changes.get(item.sku_id, 0) + delta
         if streak == ALERT_AFTER:
             _alert_push_stuck(s, account, item, now)
     return changes
+
+
+@dataclass(frozen=True, slots=True)
+class _Policy:
+    hand_edit_policy: str
+
+
+OVERWRITE = _Policy("overwrite")
+
+
+def _believe_read(s: Session, item: catalog.Seen, now: datetime) -> None:
+    """A read with nothing to fold in: only remembered (status, the next push)."""
+    if item.observed_before is None:
+        binding.believe_first_read(s, item.binding_id, item.actual, now)
+    elif item.actual != item.observed_before:
+        binding.believe_read(s, item.binding_id, item.actual, now)
 
 
 def _stale_streak(s: Session, item: catalog.Seen) -> int:

@@ -84,6 +84,16 @@ class Sku(Base):
     # When the SKU's count was adopted (`oneshop adopt`, or first seen after the
     # takeover). Until then the SKU is unknown: its stock is never published, not even 0.
     adopted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The stock model from the config file (oneshop.stock_models, docs/stock-models.md):
+    # "tracked" (a count), "unlimited" (never pushed) or "made_to_order" (`advertise`).
+    stock_model: Mapped[str] = mapped_column(String(20), default="tracked",
+                                             server_default="tracked", index=True)
+    advertise: Mapped[int | None] = mapped_column(Integer)
+    capacity_per_week: Mapped[int | None] = mapped_column(Integer)
+    backorder: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Made to order: this ISO week's sales reached capacity_per_week (channels show 0).
+    capacity_full: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                server_default=false())
 
 
 class Binding(Base):

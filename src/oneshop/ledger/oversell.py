@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from oneshop import alerts
 from oneshop.ledger import models as m
+from oneshop.ledger import stock_models
 
 EVENT = "oversell"
 
@@ -32,21 +33,24 @@ def check_oversells(s: Session, sku_deltas: Mapping[int, int],
         s.refresh(sku)
         if sku.adopted_at is None:  # unknown: its count is not ours to judge yet
             continue
-        if sku.on_hand >= 0:
+        # Backorders may take it to -backorder; an unlimited or made-to-order SKU has no
+        # shelf to oversell (stock_models.py).
+        floor = stock_models.oversell_floor(sku)
+        if floor is None or sku.on_hand >= floor:
             if subject in episodes:
                 alerts.resolve(s, EVENT, now=now, subject=subject)
             continue
         if delta >= 0:
-            continue  # still below zero, but no worse
+            continue  # still below the floor, but no worse
         # The movement that crossed 0 names the episode: an episode whose end we did not
         # see (an `oneshop adjust` back above 0) must not swallow the next crossing.
         crossed = s.scalar(select(func.max(m.Movement.id)).where(m.Movement.sku_id == sku_id))
         crossing = f"oversell:{sku_id}:{crossed}"
         episode = episodes.get(subject)
-        if sku.on_hand - delta >= 0 and episode is not None and episode.dedupe_key != crossing:
+        if sku.on_hand - delta >= floor and episode is not None and episode.dedupe_key != crossing:
             alerts.resolve(s, EVENT, now=now, subject=subject)
             episode = None
-        fields = _fields(s, sku, episode)
+        fields = _fields(s, sku, episode, floor)
         if alerts.raise_alert(s, EVENT, "critical", f"{sku.sku} sold more units than there were",
                               now=now, subject=subject, sku_id=sku_id, fields=fields,
                               deepen_on="oversold", dedupe_key=crossing):
@@ -59,15 +63,17 @@ def sweep(s: Session, now: datetime) -> None:
     (`oneshop adjust`), and remind those that last."""
     for subject, episode in alerts.open_subjects(s, EVENT).items():
         sku = s.get(m.Sku, int(subject)) if subject.isdigit() else None
-        if sku is None or sku.on_hand >= 0:
+        floor = stock_models.oversell_floor(sku) if sku is not None else None
+        if sku is None or floor is None or sku.on_hand >= floor:
             alerts.resolve(s, EVENT, now=now, subject=subject)
         else:
             alerts.raise_alert(s, EVENT, "critical", episode.message, now=now,
                                subject=subject, sku_id=sku.id, fields=episode.fields)
 
 
-def _fields(s: Session, sku: m.Sku, episode: m.Alert | None) -> dict[str, Any]:
-    oversold = -sku.on_hand
+def _fields(s: Session, sku: m.Sku, episode: m.Alert | None, floor: int = 0
+            ) -> dict[str, Any]:
+    oversold = floor - sku.on_hand  # below what backorders allow
     before = int(episode.fields.get("oversold", 0)) if episode is not None else 0
     # A deeper episode names the sales that took it deeper; a new one those that crossed.
     orders = _racing_sales(s, sku.id, units=max(1, oversold - before) if before else 1 + oversold)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from oneshop.ledger import models as m
+from oneshop.ledger import stock_models
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,6 +22,12 @@ class SkuView:
     adopted_at: datetime | None
     reserve: int | None  # the SKU's own override of the account's
     cap: int | None  # the SKU's own override of the account's
+    # The stock model (ledger/stock_models.py) and its keys, from the config file.
+    stock_model: str = "tracked"
+    advertise: int | None = None
+    capacity_per_week: int | None = None
+    backorder: int = 0
+    capacity_full: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,7 +58,9 @@ class Event:
 
 def _sku(row: m.Sku) -> SkuView:
     return SkuView(id=row.id, sku=row.sku, on_hand=row.on_hand, adopted_at=row.adopted_at,
-                   reserve=row.reserve, cap=row.cap)
+                   reserve=row.reserve, cap=row.cap, stock_model=row.stock_model,
+                   advertise=row.advertise, capacity_per_week=row.capacity_per_week,
+                   backorder=row.backorder, capacity_full=row.capacity_full)
 
 
 def find_sku(s: Session, sku: str) -> SkuView | None:
@@ -141,12 +150,10 @@ class Overrides(Protocol):
     def cap(self) -> int | None: ...
 
 
-def published(on_hand: int, sku: Overrides | None, rules: Any) -> int:
-    """clamp(on_hand - reserve, 0, cap), the SKU's overrides first (as `catalog.published_expr`)."""
-    reserve = sku.reserve if sku is not None and sku.reserve is not None else rules.reserve
-    cap = sku.cap if sku is not None and sku.cap is not None else rules.cap
-    value = max(0, on_hand - reserve)
-    return value if cap is None else min(value, cap)
+def published(on_hand: int, sku: Overrides | None, rules: Any) -> int | None:
+    """clamp(on_hand - reserve, 0, cap), the SKU's overrides first, by its stock model
+    (as `catalog.published_expr`); None: never pushed (unlimited)."""
+    return stock_models.published(on_hand, sku, rules)
 
 
 def listing_links(s: Session, account: str) -> dict[str, tuple[str | None, str | None]]:

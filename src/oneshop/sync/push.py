@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from oneshop.errors import AuthError, RetryableError
 from oneshop.guard import BulkGuard
-from oneshop.ledger import account_state, catalog, pushes
+from oneshop.ledger import account_state, catalog, pushes, stock_models
 from oneshop.ledger.db import transaction
 from oneshop.sync import results
 from oneshop.sync.marks import PlanMarks
@@ -104,6 +104,9 @@ class Push:
             gate = account_state.plan_gate(s, account)
             if gate.paused:
                 return []
+            # A made-to-order week that filled up (or a new week) changes what is wanted;
+            # its `capacity` movement brings the SKU into the scope below.
+            stock_models.refresh_capacity(s, self.parts.clock())
             if sku_ids is None and not decreases_only:
                 scope = self.marks.scope(s, account, gate, self.parts.clock())
                 sku_ids = scope.sku_ids

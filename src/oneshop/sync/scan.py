@@ -9,7 +9,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import alerts
-from oneshop.ledger import catalog, stock
+from oneshop.ledger import backorder_policy, catalog, stock
 from oneshop.ledger.db import transaction
 from oneshop.ledger.drift import fold_drift
 from oneshop.ledger.lowstock import check_low_stock
@@ -70,6 +70,8 @@ class Scan:
             with transaction(self.parts.sessions) as s:
                 seen = catalog.upsert_listings(s, account, page.listings, now)
                 alerts.reject(s, account, "listings", page.rejected, now)
+                backorder_policy.check_page(s, account, page.listings,
+                                            {i.external_id: i.sku_id for i in seen}, now)
                 adopted = fold_drift(s, account, seen, rules, now)
                 # An adopted edit can take a SKU below 0 too (sales it did not know of).
                 check_oversells(s, adopted, now)
