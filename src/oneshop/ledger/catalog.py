@@ -186,9 +186,10 @@ def published_expr(reserve: int, cap: int | None) -> Any:
 
 def targets(session: Session, account: str, *, reserve: int, cap: int | None,
             sku_ids: Sequence[int] | None = None, only_out_of_step: bool = True,
-            deactivated_only: bool = False) -> list[Target]:
-    """Bound listings of `account` and what they should show."""
-    pub = published_expr(reserve, cap).label("published")
+            deactivated_only: bool = False, off_sale: bool = False) -> list[Target]:
+    """Bound listings of `account` and what they should show (`off_sale`: the seller
+    paused the account, so 0 everywhere: ledger/pausing.py)."""
+    pub = (literal(0) if off_sale else published_expr(reserve, cap)).label("published")
     q = (select(m.Binding, m.Sku.sku, m.Sku.on_hand, pub)
          .join(m.Sku, m.Sku.id == m.Binding.sku_id)
          # An unknown (not adopted) SKU is never published, not even as 0.

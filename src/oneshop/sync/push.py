@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from oneshop.errors import AuthError, RetryableError
 from oneshop.guard import BulkGuard
-from oneshop.ledger import account_state, catalog, pushes
+from oneshop.ledger import account_state, catalog, pausing, pushes
 from oneshop.ledger.db import transaction
 from oneshop.sync import results
 from oneshop.sync.parts import Parts
@@ -99,14 +99,16 @@ class Push:
         """What to send: the listings out of step, screened by the bulk guard, logged."""
         rules = self.parts.accounts.rules[account]
         with transaction(self.parts.sessions) as s:
-            if account_state.is_paused(s, account):
+            if account_state.is_paused(s, account) or pausing.on_vacation(s, account):
                 return []
+            off_sale = pausing.off_sale(s, account, self.parts.clock())
             todo = catalog.targets(s, account, reserve=rules.reserve, cap=rules.cap,
-                                   sku_ids=sku_ids)
+                                   sku_ids=sku_ids, off_sale=off_sale)
         if decreases_only:
             todo = [t for t in todo if t.observed is None or t.published < t.observed]
-        todo = self.guard.screen(account, todo, self.parts.clock(),
-                                 full=sku_ids is None and not decreases_only)
+        if not off_sale:  # the seller's own pause is no mistake to hold back
+            todo = self.guard.screen(account, todo, self.parts.clock(),
+                                     full=sku_ids is None and not decreases_only)
         if not todo:
             return []
         todo += self._taken_off_sale(account, todo)
