@@ -55,7 +55,11 @@ def _command_line(ctx: click.Context) -> str:
     what click parsed, for the operator batch it records (ledger.batches)."""
     import shlex
 
-    words = ["oneshop", *ctx.command_path.split()[1:]]
+    names, at = [], ctx
+    while at.parent is not None:  # the root's name is how Python was started: not it
+        names.insert(0, at.info_name or "")
+        at = at.parent
+    words = ["oneshop", *names]
     for param in ctx.command.params:
         value = ctx.params.get(param.name or "")
         if isinstance(param, click.Argument):
