@@ -55,7 +55,8 @@ def _command_line(ctx: click.Context) -> str:
     what click parsed, for the operator batch it records (ledger.batches)."""
     import shlex
 
-    names, at = [], ctx
+    names: list[str] = []
+    at = ctx
     while at.parent is not None:  # the root's name is how Python was started: not it
         names.insert(0, at.info_name or "")
         at = at.parent

@@ -17,19 +17,24 @@ from oneshop.sync.notices import report_links, report_unadopted
 from oneshop.sync.parts import Parts
 from oneshop.sync.pull import add_into
 from oneshop.sync.push import Push
+from oneshop.sync.vacation import Vacation
 
 log = structlog.get_logger("oneshop.engine")
 
 
 class Scan:
-    def __init__(self, parts: Parts, push: Push, *, adopt_new: bool) -> None:
+    def __init__(self, parts: Parts, push: Push, *, adopt_new: bool,
+                 vacation: Vacation | None = None) -> None:
         self.parts = parts
         self.push = push
         self.adopt_new = adopt_new  # `adopt_new = "first_seen"`
+        self.vacation = vacation
 
     def catalog(self, account: str, *, link: bool) -> int:
-        """Read every listing, a page per transaction; how many were read."""
-        count, edits = self._fold_pages(account)
+        """Read every listing, a page per transaction; how many were read. While the
+        channel holds the shop off sale itself (vacation), no hand edit is folded in."""
+        away = self.vacation.check(account) if self.vacation is not None else False
+        count, edits = self._fold_pages(account, fold=not away)
         if link:
             edits.update(self._link(account))
         if edits:
@@ -39,7 +44,7 @@ class Scan:
         log.debug("catalog.scanned", account=account, listings=count, edits=len(edits))
         return count
 
-    def _fold_pages(self, account: str) -> tuple[int, dict[int, int]]:
+    def _fold_pages(self, account: str, *, fold: bool = True) -> tuple[int, dict[int, int]]:
         """How many listings were read, and the hand edits folded in by SKU id."""
         edits: dict[int, int] = {}
         count = 0
@@ -49,7 +54,7 @@ class Scan:
             with transaction(self.parts.sessions) as s:
                 seen = catalog.upsert_listings(s, account, page.listings, now)
                 alerts.reject(s, account, "listings", page.rejected, now)
-                adopted = fold_drift(s, account, seen, rules, now)
+                adopted = fold_drift(s, account, seen, rules, now) if fold else {}
                 # An adopted edit can take a SKU below 0 too (sales it did not know of).
                 check_oversells(s, adopted, now)
                 add_into(edits, adopted)

@@ -106,6 +106,9 @@ class EtsyState:
         # shop", help article 4553), the API says nothing; False is that reading and the
         # default (docs/connectors/etsy.md), True the other one. Tests run both.
         self.restock_on_cancel = False
+        # The shop's vacation mode: set by the seller on Etsy.com (the API cannot set
+        # it), read by getShop as `is_vacation`.
+        self.is_vacation = False
 
     def next_id(self) -> int:
         return next(self._ids)
