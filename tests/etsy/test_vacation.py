@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from structlog.testing import capture_logs
 
 from oneshop.ledger import models as m
 from oneshop.ledger.pausing import VACATION, pause_of
@@ -30,6 +31,10 @@ def _shop_requests(shop: Shop) -> int:
     sid = shop.etsy.state.shop_id
     return sum(1 for r in shop.sent if r.method == "GET"
                and r.url.path == f"/v3/application/shops/{sid}")
+
+
+def _lines(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in logs if e.get("event") == "channel_vacation" and e.get("alert")]
 
 
 def _alerts(shop: Shop) -> list[Any]:
@@ -54,14 +59,16 @@ def test_vacation_suspends_etsy_pushes_and_folding_with_one_alert(shop: Shop) ->
     mug = shop.on_hand("MUG")
 
     shop.etsy.set_vacation(True)
-    assert shop.runner.reconcile("etsy")
-    writes = len(shop.etsy_writes())
-    shop.etsy.hand_edit(ids["PRINT"]["etsy"], 9)  # while away: not folded in
-    for n in range(4):
-        shop.shopify.sell(ids["MUG"]["shopify"], 1)
-        assert shop.runner.poll("shopify") and shop.runner.poll("etsy")
+    with capture_logs() as logs:
         assert shop.runner.reconcile("etsy")
-        shop.clock.advance(60 * (n + 1))
+        writes = len(shop.etsy_writes())
+        shop.etsy.hand_edit(ids["PRINT"]["etsy"], 9)  # while away: not folded in
+        for n in range(4):
+            shop.shopify.sell(ids["MUG"]["shopify"], 1)
+            assert shop.runner.poll("shopify") and shop.runner.poll("etsy")
+            assert shop.runner.reconcile("etsy")
+            shop.clock.advance(60 * (n + 1))
+    assert [e["episode"] for e in _lines(logs)] == ["started"]
     assert shop.on_hand("MUG") == mug - 4, "orders are still booked"
     assert len(shop.etsy_writes()) == writes, "pushed to Etsy on vacation"
     assert len(shop.rows(m.Movement, kind="channel_edit")) == edits, "folded on vacation"
@@ -72,7 +79,9 @@ def test_vacation_suspends_etsy_pushes_and_folding_with_one_alert(shop: Shop) ->
     assert shop.etsy.quantity(ids["MUG"]["etsy"]) == mug, "Etsy keeps what it showed"
 
     shop.etsy.set_vacation(False)
-    assert shop.runner.poll("etsy")  # read again at the poll: back, and in step at once
+    with capture_logs() as logs:
+        assert shop.runner.poll("etsy")  # read again at the poll: back, in step at once
+    assert [e["episode"] for e in _lines(logs)] == ["resolved"]
     assert shop.etsy.quantity(ids["MUG"]["etsy"]) == mug - 4
     (alert,) = _alerts(shop)
     assert alert.resolved_at is not None

@@ -35,6 +35,7 @@ from oneshop.ledger.stock import BATCH_KEY
 # and history are orders (never undone), hand edits are the channel's.
 UNDOABLE = frozenset({"adjust", "count"})
 UNDO = "undo"  # kind of the batch an undo records
+CONFIG = "config"  # kind of the batch of per-SKU overrides applied from the config file
 
 # what -> undoer(session, change, now) -> a line saying what was put back. Filled by
 # `ledger.undoers`, beside the modules that make those changes.
@@ -139,6 +140,9 @@ def undo(session: Session, batch_id: int, command: str, reason: str | None,
     if row.kind == UNDO:
         raise CannotUndo(f"batch {batch_id} is itself an undo (of batch {row.undoes}); "
                          "run the original command again instead")
+    if row.kind == CONFIG:
+        raise CannotUndo(f"batch {batch_id} is the config file's; edit the file (its "
+                         "[skus.X] overrides) and reload instead")
     done = Undone(batch=batch_id)
     if row.undone_by is not None:
         done.already_by = row.undone_by
