@@ -42,7 +42,7 @@ def parse_until(value: str | None, now: datetime) -> datetime | None:
 
 
 def show_outcomes(outcomes: Sequence[Outcome], verb: str) -> None:
-    rows = [o.as_dict() for o in outcomes]
+    rows = [{**o.as_dict(), "message": _line(o, verb)} for o in outcomes]
 
     def render() -> None:
         for o in outcomes:
