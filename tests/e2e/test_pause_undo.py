@@ -238,3 +238,28 @@ def test_batches_list_every_operator_write_and_undo_appends_once(shop: Shop) -> 
     assert s.shows() == _expected(s)
     refused = s.cli("undo", str(done["undo_batch"]))
     assert refused.returncode == 1 and "itself an undo" in refused.stderr
+
+
+def test_a_pause_while_the_service_runs_is_carried_out_by_the_service(shop: Shop) -> None:
+    """On SQLite the running service holds the ledger: the command records the pause and
+    the service takes the listings off sale (and back) at its next polls."""
+    s = shop
+    if not (s.shop.database_url or "").startswith("sqlite"):
+        pytest.skip("PostgreSQL: the command carries it out itself (per-account locks)")
+    before = s.shows()
+    service = subprocess.Popen(s.cmd("run"), env=s.env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(2)
+        (out,) = s.ok("pause", "shopify", "--reason", "stocktake")
+        assert out["changed"] and "running service carries it out" in out["note"]
+        wait_for(lambda: {v for (sku, k), v in s.shows().items() if k == "shopify"} == {0},
+                 60, "shopify off sale by the service")
+        assert {k: v for k, v in s.shows().items() if k[1] != "shopify"} == {
+            k: v for k, v in before.items() if k[1] != "shopify"}
+        (out,) = s.ok("resume", "shopify")
+        assert out["ended"] == ["paused by the seller"]
+        wait_for(lambda: s.shows() == before, 60, "shopify back on sale by the service")
+    finally:
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=30) == 0
