@@ -100,8 +100,9 @@ def off_sale(s: Session, account: str, now: datetime) -> bool:
 
 
 def on_vacation(s: Session, account: str) -> bool:
-    return s.scalar(select(m.AccountState.vacation_at)
-                    .where(m.AccountState.account == account)) is not None
+    # The row by primary key: in the push plan's session it is loaded already (no query).
+    row = s.get(m.AccountState, account)
+    return row is not None and row.vacation_at is not None
 
 
 def _snapshot(row: m.AccountState) -> dict[str, Any] | None:
