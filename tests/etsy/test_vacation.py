@@ -92,3 +92,15 @@ def test_vacation_suspends_etsy_pushes_and_folding_with_one_alert(shop: Shop) ->
     for _ in range(3):
         assert shop.runner.poll("etsy")
     assert _shop_requests(shop) == before, "getShop again at polls once back"
+
+
+@pytest.mark.parametrize("shown", [True, False])
+def test_get_shop_is_read_as_the_spec_says(rig: Any, shown: bool) -> None:
+    """getShop through the OpenAPI-validating transport (the `rig` of conftest.py): the
+    request and the sandbox's answer match Etsy's document, and the field is read."""
+    conn = rig.connector()
+    rig.sandbox.set_vacation(shown)
+    why = conn.channel_paused()
+    assert (why is not None) == shown
+    assert why is None or "is_vacation" in why
+    assert rig.transport.checked >= 1
