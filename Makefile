@@ -14,13 +14,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# The service alone is `pip install .`; the demo needs the marketplace emulators.
-$(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[sandbox]'
+# The service alone is `pip install .`; the demo needs the marketplace emulators, the
+# `oneshop-sandboxes` distribution in sandboxes/. Both are named in one pip command: the
+# `sandbox` extra asks for oneshop-sandboxes by name, and only a local candidate given in
+# the same command satisfies it without an index.
+INSTALL := $(BIN)/python -m pip install -q -e ./sandboxes
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml sandboxes/pyproject.toml
+	$(INSTALL) -e '.[sandbox]'
 	@touch $@
 
-$(VENV)/.installed-test: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[test]'
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml sandboxes/pyproject.toml
+	$(INSTALL) -e '.[test]'
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -29,10 +34,10 @@ demo: $(VENV)/.installed
 	$(BIN)/oneshop demo
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src connectors tests bench sim
+	$(BIN)/ruff check src connectors sandboxes tests bench sim
 
 typecheck: $(VENV)/.installed-test
-	$(BIN)/mypy src connectors sim
+	$(BIN)/mypy src connectors sandboxes sim
 
 pytest: $(VENV)/.installed-test
 	$(BIN)/pytest -q

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from oneshop_connectors.etsy import EtsySettings, connector
 from oneshop_connectors.etsy.adapter import EtsyConnector
-from oneshop_connectors.etsy.sandbox import EtsySandbox
+from oneshop_sandboxes.etsy import EtsySandbox
 
 from oneshop.protocols import ConnectorContext
 from oneshop.testing import MemoryTokenStore

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from oneshop_connectors.gumroad import GumroadSettings, connector
-from oneshop_connectors.gumroad.sandbox import GumroadSandbox
+from oneshop_sandboxes.gumroad import GumroadSandbox
 
 from oneshop.protocols import ConnectorContext
 from oneshop.testing import MemoryTokenStore

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from oneshop_connectors.shopify import connector, queries
-from oneshop_connectors.shopify.sandbox import ShopifySandbox
+from oneshop_sandboxes.shopify import ShopifySandbox
 
 from oneshop.protocols import ConnectorContext
 from oneshop.testing import MemoryTokenStore

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import click
 
@@ -74,15 +75,15 @@ def sandbox(state_dir: Path, latency_ms: float) -> None:
     import signal
     import threading
 
-    from oneshop.demo import CATALOG, FAST_PACING
     from oneshop.testing.sandbox import INSTALL_HINT, available_sandboxes
     from oneshop.testing.shop import KINDS, SandboxShop
 
+    demo_mod = _demo_module("oneshop sandbox")
     if not set(KINDS) <= set(available_sandboxes()):
         raise click.ClickException(INSTALL_HINT)
     shop = SandboxShop(state_dir=state_dir.resolve(), serve_http=True,
-                       latency_s=latency_ms / 1000, settings_overrides=FAST_PACING)
-    for sku, (title, qty) in CATALOG.items():
+                       latency_s=latency_ms / 1000, settings_overrides=demo_mod.FAST_PACING)
+    for sku, (title, qty) in demo_mod.CATALOG.items():
         shop.seed(sku, qty, title=title)
     shop.prepare_ledger()
     config = state_dir.resolve() / "oneshop.toml"
@@ -106,10 +107,25 @@ def sandbox(state_dir: Path, latency_ms: float) -> None:
 @click.command("demo")
 @click.option("--show-logs", is_flag=True, help="also print the service's own log lines")
 def demo(show_logs: bool) -> None:
-    """Sandboxes + the service + a sale propagating, narrated (under a minute)."""
-    from oneshop.demo import run_demo
+    """Sandboxes + the service + a sale propagating, narrated (under a minute). Needs the
+    sandboxes: pip install 'oneshop[sandbox]'."""
+    raise SystemExit(_demo_module("oneshop demo").run_demo(verbose=show_logs))
 
-    raise SystemExit(run_demo(verbose=show_logs))
+
+def _demo_module(command: str) -> ModuleType:
+    """`oneshop_sandboxes.demo`, or one line saying how to install it and exit 2: the demo
+    and the emulators it runs on ship apart (the `oneshop-sandboxes` distribution), so a
+    plain install carries neither."""
+    try:
+        import oneshop_sandboxes.demo as demo_mod
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] != "oneshop_sandboxes":
+            raise
+        from oneshop.testing.sandbox import INSTALL_HINT
+
+        click.echo(f"{command} runs on the marketplace emulators; {INSTALL_HINT}", err=True)
+        raise SystemExit(2) from None
+    return demo_mod
 
 
 def register(group: click.Group) -> None:

@@ -66,8 +66,9 @@ def auth(ctx: click.Context, kind: str, account: str, paste: bool, timeout_s: fl
     """Authorise oneshop on a marketplace that needs a person to say yes (Etsy: PKCE)."""
     import time
 
-    from oneshop import accountstate
     from oneshop.app import utcnow
+    from oneshop.ledger import account_state
+    from oneshop.ledger.db import transaction
     from oneshop.protocols import ConnectorContext, InteractiveAuth
 
     cfg = _config(ctx)
@@ -88,7 +89,8 @@ def auth(ctx: click.Context, kind: str, account: str, paste: bool, timeout_s: fl
             else None)
         with store.lock():
             store.save(tokens)
-        accountstate.resume(ledger.sessions, account)
+        with transaction(ledger.sessions) as s:
+            account_state.resume(s, account)
     click.echo(f"{account}: authorised; tokens stored in the ledger (valid until "
                f"{tokens.expires_at:%H:%M} UTC, refreshed automatically)")
 

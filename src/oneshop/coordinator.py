@@ -28,12 +28,15 @@ from typing import Any
 
 import structlog
 
-from oneshop import accountstate, conditions
+from oneshop import alerts, conditions
 from oneshop.app import App
 from oneshop.errors import AuthError, RetryableError
+from oneshop.ledger import account_state
+from oneshop.ledger.db import transaction
 from oneshop.ledgerwatch import UNAVAILABLE, LedgerWatch
 
 log = structlog.get_logger("oneshop.service")
+AUTH_REFUSED = "credentials refused; the account is paused until they work again"
 
 
 class JobKind(StrEnum):
@@ -80,8 +83,7 @@ class Coordinator:
 
     def _failed(self, account: str, kind: JobKind, error: str, *, refused: bool = False,
                 tb: str | None = None) -> None:
-        accountstate.failed(self.app.sessions, account, kind.value, error,
-                            now=self.app.clock(), refused=refused)
+        self._record_failure(account, kind, error, refused=refused)
         self.watch.succeeded()
         if refused:  # the `auth_failed` alert says it, and reminds while it lasts
             return
@@ -90,12 +92,33 @@ class Coordinator:
                         **({"traceback": tb} if tb else {}))
 
     def _succeeded(self, account: str, kind: JobKind, result: Any, ms: int) -> None:
-        accountstate.succeeded(self.app.sessions, account, now=self.app.clock(),
-                               orders=kind is JobKind.ORDERS)
+        self._record_success(account, orders=kind is JobKind.ORDERS)
         self.watch.succeeded()
         if self._turned(account, kind, failing=False):
             log.info("job.recovered", account=account, job=kind.value)
         log.info("sync.done", account=account, job=kind.value, ms=ms, **_fields(result))
+
+    def _record_failure(self, account: str, kind: JobKind, error: str, *,
+                        refused: bool) -> None:
+        """The job's end on the account's row; refused credentials raise `auth_failed`."""
+        now = self.app.clock()
+        with transaction(self.app.sessions) as s:
+            account_state.note_failure(s, account, error, now=now, refused=refused)
+            if refused:
+                alerts.raise_alert(s, "auth_failed", "critical", AUTH_REFUSED, now=now,
+                                   account=account,
+                                   fields={"job": kind.value, "error": error,
+                                           "action": alerts.advice(account)})
+
+    def _record_success(self, account: str, *, orders: bool) -> None:
+        """The job's end on the account's row; an orders pull ends a stale channel."""
+        now = self.app.clock()
+        with transaction(self.app.sessions) as s:
+            if orders:
+                alerts.resolve(s, "channel_stale", now=now, account=account)
+            health = account_state.note_success(s, account, now=now, orders=orders)
+            if not health.paused:  # a push in this very job may have just paused it
+                alerts.resolve(s, "auth_failed", now=now, account=account)
 
     def _turned(self, account: str, kind: JobKind, *, failing: bool) -> bool:
         """Record the job's new state; True when it differs from the last one."""

@@ -96,6 +96,7 @@ class SyncEngine:
         account not taken over yet joins the shop instead (`Settle.join`)."""
         if link and not self.settle.taken_over(account):
             self.settle.join(account)
+            self.push.marks.forget(account)
             return self.push.account(account)
         return self.scan.catalog(account, link=link)
 

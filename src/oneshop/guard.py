@@ -93,6 +93,7 @@ def release(s: Session, account: str) -> str | None:
     """Let the account's next push batch go out unguarded; the reason it was held."""
     reason = account_state.health(s, account).hold_reason
     account_state.set_hold(s, account, None, release_once=True)
+    account_state.request_full_plan(s, account)
     if reason is not None:
         alerts.resolve(s, "bulk_change_held", now=datetime.now(UTC), account=account)
     return reason

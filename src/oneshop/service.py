@@ -15,9 +15,11 @@ from typing import Any
 
 import structlog
 
-from oneshop import accountstate, alerts, conditions
+from oneshop import alerts, conditions
 from oneshop.app import App
 from oneshop.coordinator import Coordinator, JobKind
+from oneshop.ledger import account_state
+from oneshop.ledger.db import transaction
 from oneshop.ledgerwatch import UNAVAILABLE, LedgerWatch
 
 log = structlog.get_logger("oneshop.service")
@@ -51,7 +53,7 @@ class JobGuard:
                               why="busy elsewhere")
                     return False
                 if self.closed or (not even_paused and
-                                   accountstate.paused(self.app.sessions, account)):
+                                   _paused(self.app, account)):
                     return False
                 return job()
         except UNAVAILABLE as exc:  # the ledger failed, not the channel
@@ -127,7 +129,7 @@ class Runner:
         for name in self.app.accounts.connectors:
             if self.closed:
                 return
-            if accountstate.paused(self.app.sessions, name):
+            if _paused(self.app, name):
                 log.info("account.retrying", account=name, why="paused before this start")
                 if self.guarded(name, JobKind.ORDERS,
                                 partial(self.app.engine.pull_orders, name),
@@ -141,7 +143,7 @@ class Runner:
         for name in self.app.accounts.connectors:
             if progress:
                 progress(name)
-            if not accountstate.scanned(self.app.sessions, name):
+            if not _scanned(self.app, name):
                 ok = self.reconcile(name, link=True) and ok
             ok = self.poll(name) and ok
         return ok
@@ -179,4 +181,15 @@ class Runner:
 
 def resume_account(app: App, account: str) -> None:
     """Un-pause (after `oneshop auth` or a reload)."""
-    accountstate.resume(app.sessions, account)
+    with transaction(app.sessions) as s:
+        account_state.resume(s, account)
+
+
+def _paused(app: App, account: str) -> bool:
+    with app.sessions() as s:
+        return account_state.is_paused(s, account)
+
+
+def _scanned(app: App, account: str) -> bool:
+    with app.sessions() as s:
+        return account_state.scanned(s, account)

@@ -10,7 +10,7 @@ CONNECTORS = Path(__file__).resolve().parents[2] / "connectors"
 FORBIDDEN = ("sqlalchemy", "apscheduler", "alembic", "oneshop.ledger", "oneshop.engine",
              "oneshop.service", "oneshop.app", "oneshop.config", "oneshop.logs",
              "oneshop.daemon", "oneshop.schedule", "oneshop.coordinator",
-             "oneshop.accountstate", "oneshop.configfile", "oneshop.webhook_server")
+             "oneshop.configfile", "oneshop.webhook_server")
 
 
 def imported(tree: ast.AST) -> list[tuple[int, str]]:

@@ -215,3 +215,19 @@ def test_the_wheel_installs_and_runs_the_image_commands(installed: Path, tmp_pat
     assert health.returncode == 1
     lines = health.stdout.strip().splitlines()
     assert len(lines) == 1 and "no successful poll yet" in lines[0]
+
+
+@pytest.mark.slow
+def test_the_wheel_alone_has_no_emulators_and_the_demo_says_how_to_add_them(
+        installed: Path, tmp_path: Path) -> None:
+    """`pip install oneshop` without the `sandbox` extra: neither the emulators nor
+    graphql-core are there, and `oneshop demo` says in one line how to get them."""
+    python = str(installed / "bin" / "python")
+    for module in ("oneshop_sandboxes", "graphql"):
+        found = run([python, "-c", f"import {module}"], cwd=tmp_path)
+        assert found.returncode == 1 and "ModuleNotFoundError" in found.stderr, module
+    demo = run([str(installed / "bin" / "oneshop"), "demo"], cwd=tmp_path)
+    assert demo.returncode == 2 and demo.stdout == ""
+    assert demo.stderr.splitlines() == [
+        "oneshop demo runs on the marketplace emulators; the sandboxes are not installed: "
+        "pip install 'oneshop[sandbox]' (from a checkout: make install)"]

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from oneshop_connectors.etsy import EtsySettings, connector
 from oneshop_connectors.etsy.adapter import EtsyConnector
-from oneshop_connectors.etsy.sandbox import EtsySandbox
+from oneshop_sandboxes.etsy import EtsySandbox
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response as WerkzeugResponse
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from oneshop_connectors.etsy import EtsySettings, auth, connector, webhooks
-from oneshop_connectors.etsy.sandbox import EtsySandbox
+from oneshop_sandboxes.etsy import EtsySandbox
 
 from oneshop.errors import AuthError
 from oneshop.protocols import ConnectorContext

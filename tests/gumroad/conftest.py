@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from oneshop_connectors.gumroad import GumroadSettings, connector
 from oneshop_connectors.gumroad.account import GumroadConnector
-from oneshop_connectors.gumroad.sandbox import GumroadSandbox
+from oneshop_sandboxes.gumroad import GumroadSandbox
 
 from oneshop.protocols import ConnectorContext
 from oneshop.testing import MemoryTokenStore, VirtualClock

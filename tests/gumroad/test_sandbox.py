@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from oneshop_connectors.gumroad import GumroadSettings, connector
-from oneshop_connectors.gumroad.sandbox import GumroadSandbox
+from oneshop_sandboxes.gumroad import GumroadSandbox
 from werkzeug.wrappers import Request, Response
 
 from oneshop.protocols import ConnectorContext

@@ -12,15 +12,16 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
-from oneshop import accountstate, webhook_server
+from oneshop import webhook_server
 from oneshop.app import App
 from oneshop.config import WebhooksConfig
 from oneshop.coordinator import Coordinator, JobKind
 from oneshop.errors import AuthError, RetryableError
+from oneshop.ledger import account_state
 from oneshop.ledger import models as m
 from oneshop.ledgerwatch import LedgerWatch
 from oneshop.plugins import available_connectors
-from oneshop.service import Runner
+from oneshop.service import Runner, resume_account
 from oneshop.testing.shop import SandboxShop
 
 KIND = "gumroad"
@@ -82,11 +83,16 @@ def test_refused_credentials_pause_the_account_without_a_failing_line(app: App) 
     with capture_logs() as logs:
         assert not coordinator.run(KIND, JobKind.ORDERS, refused, stopping=lambda: False)
     assert not [e for e in logs if e["event"] == "job.failing"]
-    assert accountstate.paused(app.sessions, KIND)
+    assert paused(app)
     runner = Runner(app)
     assert not runner.poll(KIND), "a paused account ran a job"
-    accountstate.resume(app.sessions, KIND)
-    assert not accountstate.paused(app.sessions, KIND)
+    resume_account(app, KIND)
+    assert not paused(app)
+
+
+def paused(app: App) -> bool:
+    with app.sessions() as s:
+        return account_state.is_paused(s, KIND)
 
 
 def test_a_bug_while_stopping_is_not_a_failure(app: App) -> None:

@@ -11,8 +11,8 @@ import pytest
 from graphql import GraphQLSchema
 from oneshop_connectors.shopify import ShopifySettings, connector
 from oneshop_connectors.shopify.adapter import ShopifyConnector
-from oneshop_connectors.shopify.sandbox import ShopifySandbox
-from oneshop_connectors.shopify.sandbox.app import real_schema
+from oneshop_sandboxes.shopify import ShopifySandbox
+from oneshop_sandboxes.shopify.app import real_schema
 
 from oneshop.protocols import ConnectorContext
 from oneshop.testing import MemoryTokenStore, VirtualClock

@@ -9,7 +9,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import oneshop_connectors.shopify as package
-from oneshop_connectors.shopify.sandbox import ShopifySandbox
+from oneshop_sandboxes.shopify import ShopifySandbox
 
 from oneshop.protocols import Connector, ConnectorContext
 from oneshop.testing import MemoryTokenStore

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from oneshop_connectors.shopify import BULK_THRESHOLD_VARIANTS, ShopifySettings, bulk
-from oneshop_connectors.shopify.sandbox import ShopifySandbox
+from oneshop_sandboxes.shopify import ShopifySandbox
 from structlog.testing import capture_logs
 
 from oneshop.testing import VirtualClock

@@ -12,9 +12,9 @@ import pytest
 from graphql import GraphQLSchema, parse, validate
 from oneshop_connectors.shopify import queries
 from oneshop_connectors.shopify.bulk import parse_jsonl
-from oneshop_connectors.shopify.sandbox import ShopifySandbox
-from oneshop_connectors.shopify.sandbox.app import subset_schema
-from oneshop_connectors.shopify.sandbox.cost import MAX_QUERY_COST
+from oneshop_sandboxes.shopify import ShopifySandbox
+from oneshop_sandboxes.shopify.app import subset_schema
+from oneshop_sandboxes.shopify.cost import MAX_QUERY_COST
 
 from oneshop.testing import VirtualClock
 

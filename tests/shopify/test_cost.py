@@ -16,8 +16,8 @@ import pytest
 from graphql import FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNode, parse
 from oneshop_connectors.shopify import queries
 from oneshop_connectors.shopify.client import CostExceeded
-from oneshop_connectors.shopify.sandbox import ShopifySandbox
-from oneshop_connectors.shopify.sandbox.cost import MAX_QUERY_COST, ListPricing, query_cost
+from oneshop_sandboxes.shopify import ShopifySandbox
+from oneshop_sandboxes.shopify.cost import MAX_QUERY_COST, ListPricing, query_cost
 from structlog.testing import capture_logs
 
 from oneshop.testing import VirtualClock

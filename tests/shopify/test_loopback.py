@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import httpx
 from oneshop_connectors.shopify import connector
-from oneshop_connectors.shopify.sandbox import ShopifySandbox
+from oneshop_sandboxes.shopify import ShopifySandbox
 
 from oneshop.protocols import ConnectorContext
 from oneshop.testing import MemoryTokenStore, sandboxkit

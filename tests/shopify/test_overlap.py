@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from oneshop_connectors.shopify import queries
 from oneshop_connectors.shopify.adapter import ORDER_OVERLAP, parse_cursor
-from oneshop_connectors.shopify.sandbox import ShopifySandbox
+from oneshop_sandboxes.shopify import ShopifySandbox
 
 from oneshop.testing import VirtualClock
 

@@ -6,8 +6,8 @@ import httpx
 import pytest
 from graphql import GraphQLSchema, is_object_type, parse, validate
 from oneshop_connectors.shopify import queries
-from oneshop_connectors.shopify.sandbox import ShopifySandbox
-from oneshop_connectors.shopify.sandbox.app import subset_schema
+from oneshop_sandboxes.shopify import ShopifySandbox
+from oneshop_sandboxes.shopify.app import subset_schema
 
 
 @pytest.mark.parametrize("name", sorted(queries.ALL_DOCUMENTS))

@@ -286,6 +286,26 @@ def test_an_etsy_sale_erased_by_our_write_is_not_left_on_sale(rig: Rig) -> None:
     _settles_without_edit(rig, "etsy", ids, mug=2)
 
 
+def test_a_sale_erased_by_a_write_held_up_by_429s_is_recognised(rig: Rig) -> None:
+    """Seed 7100033: Etsy answered 429 twice, so our write went out 80 s after it was
+    logged; a sale just before it was erased, but only writes logged in the last minute
+    were looked at, so the sale was taken off our belief and the reconcile folded the
+    unit Etsy still showed in as a hand edit nobody made."""
+    ids = rig.shop.seed("MUG", 5)
+    rig.discover()
+    rig.sb("shopify").sell(ids["shopify"], 1)
+    rig.sb("etsy").fail_next(2, status=429, retry_after_s=40)
+    rig.dies["etsy"].before_write = lambda: rig.sb("etsy").sell(ids["etsy"], 1)
+    started = rig.clock.now()
+    assert rig.runner.poll("shopify")
+    assert (rig.clock.now() - started).total_seconds() >= 80
+    assert rig.sb("etsy").quantity(ids["etsy"]) == 4
+    assert rig.runner.poll("etsy")
+    assert rig.on_hand("MUG") == 3
+    assert _shown(rig, ids) == {kind: 3 for kind in KINDS}
+    _settles_without_edit(rig, "etsy", ids, mug=3)
+
+
 def test_an_etsy_sale_just_after_our_write_is_not_mistaken_for_an_erased_one(
         rig: Rig) -> None:
     """The same race the other way round: the sale lands just after the PUT, so Etsy did

@@ -13,7 +13,7 @@ functions that read and write them, one module per job:
   driver-level SQL of the hot path.
 
 Callers get frozen values back, except where they still use ORM classes: `app` (the
-token rows of `LedgerTokenStore`, per-SKU overrides), `accountstate` (a job's end
-written to its account's row), `alerts` (it stores the alert episodes), the demo and
-the simulation (they inspect the tables directly), and the migrations (the metadata).
+token rows of `LedgerTokenStore`, per-SKU overrides), `alerts` (it stores the alert
+episodes), the demo (`oneshop_sandboxes.demo`) and the simulation (they inspect the
+tables directly), and the migrations (the metadata).
 """

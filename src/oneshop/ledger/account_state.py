@@ -1,8 +1,11 @@
 """Each account's health row: failures, pause, takeover, budget, the bulk-change hold.
+Every write to it is here, one function per event; readers get `AccountHealth` values.
 
-Readers outside the ledger get `AccountHealth` values. `account_state` hands out the
-row itself to the sync engine, the service and the takeover, which update several of
-its fields together inside their own transaction. Take a Session, never commit.
+`status` and `health` read the failure columns; the poll stretching (oneshop.conditions)
+reads `last_attempt_at`. Only finished jobs write them (oneshop.coordinator): a job that
+never started (its account busy, the service stopping) leaves no trace. `account_state`
+hands out the row itself only to the takeover (ledger.takeover). Take a Session, never
+commit.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from oneshop.ledger import models as m
 
+ERROR_CHARS = 2000  # of an error kept as `last_error` (an HTML error page can be huge)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccountHealth:
@@ -98,6 +102,71 @@ def note_budget(session: Session, account: str, remaining: int | None,
 def note_push_failure(session: Session, account: str, error: str, *, pause: bool) -> None:
     """A push call failed after retries; refused credentials also pause the account."""
     state = account_state(session, account)
-    state.last_error = error[:2000]
+    state.last_error = error[:ERROR_CHARS]
     state.paused = bool(state.paused) or pause
+
+
+def note_success(session: Session, account: str, *, now: datetime,
+                 orders: bool) -> AccountHealth:
+    """A job went through: the failure streak ends. Only an orders pull counts as the
+    channel answering (`last_success_at`, what staleness is measured from)."""
+    state = account_state(session, account)
+    state.last_attempt_at = now
+    if orders:
+        state.last_success_at = now
+    state.consecutive_failures = 0
+    state.last_error = ""
+    return _value(state)
+
+
+def note_failure(session: Session, account: str, error: str, *, now: datetime,
+                 refused: bool = False) -> AccountHealth:
+    """A job failed after retries; `refused` credentials also pause the account."""
+    state = account_state(session, account)
+    state.last_attempt_at = now
+    state.consecutive_failures += 1
+    state.last_error = error[:ERROR_CHARS]
+    state.paused = state.paused or refused
+    return _value(state)
+
+
+def resume(session: Session, account: str) -> None:
+    """Un-pause; the episode of refused credentials ends with the next successful job."""
+    state = account_state(session, account)
+    state.paused = False
+    state.consecutive_failures = 0
+    request_full_plan(session, account)
+
+
+def scanned(session: Session, account: str) -> bool:
+    """The account's catalog was read at least once (it has a binding)."""
+    return session.scalar(select(m.Binding.id).where(m.Binding.account == account)
+                          .limit(1)) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanGate:
+    """What a push plan reads first: whether it may push, and whether it must read the
+    whole account (the guard holds it, or an operator changed something)."""
+
+    paused: bool
+    held: bool
+    epoch: int
+
+
+def plan_gate(session: Session, account: str) -> PlanGate:
+    row = session.execute(select(m.AccountState.paused, m.AccountState.hold_reason,
+                                 m.AccountState.plan_epoch)
+                          .where(m.AccountState.account == account)).first()
+    if row is None:
+        return PlanGate(paused=False, held=False, epoch=0)
+    return PlanGate(paused=bool(row.paused), held=row.hold_reason is not None,
+                    epoch=int(row.plan_epoch or 0))
+
+
+def request_full_plan(session: Session, account: str) -> None:
+    """An operator change (link, unlink, release, resume) that may put the account's
+    listings out of step without a movement: its next push plan reads every listing."""
+    state = account_state(session, account)
+    state.plan_epoch = int(state.plan_epoch or 0) + 1
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from oneshop.ledger import binding, takeover
+from oneshop.ledger import account_state, binding, takeover
 from oneshop.ledger import models as m
 from oneshop.ledger.bulk import insert, table_of
 from oneshop.ledger.stock import ensure_skus
@@ -231,6 +231,7 @@ def link(session: Session, account: str, external_id: str, sku: str) -> bool:
     if not getattr(res, "rowcount", 0):
         return False
     takeover.book_pending(session, account, external_id, sku_id)
+    account_state.request_full_plan(session, account)
     return True
 
 
@@ -238,6 +239,7 @@ def unlink(session: Session, account: str, external_id: str) -> bool:
     res = session.execute(update(m.Binding).where(
         m.Binding.account == account, m.Binding.external_id == external_id)
         .values(sku_id=None, bound_by=UNLINKED))
+    account_state.request_full_plan(session, account)
     return bool(getattr(res, "rowcount", 0))
 
 

@@ -297,6 +297,9 @@ class AccountState(Base):
     hold_reason: Mapped[str | None] = mapped_column(Text)
     release_once: Mapped[bool] = mapped_column(Boolean, default=False,
                                                server_default=false())
+    # Raised by an operator change that can put listings out of step without a movement
+    # (link, unlink, release, resume): the next push plan reads the whole account.
+    plan_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The seller's pause (`oneshop pause`): set while the account's listings are kept off
     # sale; `pause_until` ends it on its own; `pause_batch_id` the batch that began it.
     paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oneshop.ledger import models as m
-from oneshop.ledger.account_state import account_state
+from oneshop.ledger.account_state import account_state, request_full_plan
 
 SELLER = "paused by the seller"
 CREDENTIALS = "paused: credentials refused"
@@ -95,6 +95,7 @@ def off_sale(s: Session, account: str, now: datetime) -> bool:
         return False
     if row.pause_until is not None and row.pause_until <= now:
         _clear(row)
+        request_full_plan(s, account)
         return False
     return True
 
@@ -125,6 +126,7 @@ def begin(s: Session, account: str, *, now: datetime, until: datetime | None,
     row.paused_at = row.paused_at or now
     row.pause_until, row.pause_reason = until, reason
     row.pause_batch_id = batch if before is None else row.pause_batch_id
+    request_full_plan(s, account)  # every listing, not only the SKUs that moved
     return before
 
 
@@ -141,12 +143,14 @@ def end(s: Session, account: str) -> tuple[list[str], dict[str, Any] | None, boo
         ended.append(CREDENTIALS)
         row.paused = False
         row.consecutive_failures = 0
+    request_full_plan(s, account)
     return ended, before, credentials
 
 
 def restore(s: Session, account: str, snapshot: dict[str, Any] | None) -> None:
     """Put the seller's pause back as a snapshot had it (None: not paused)."""
     row = account_state(s, account)
+    request_full_plan(s, account)
     if snapshot is None:
         _clear(row)
         return
@@ -162,4 +166,5 @@ def note_vacation(s: Session, account: str, on: bool, now: datetime) -> bool:
     if on == (row.vacation_at is not None):
         return False
     row.vacation_at = now if on else None
+    request_full_plan(s, account)
     return True

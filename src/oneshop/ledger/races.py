@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from oneshop.ledger import bulk
@@ -37,7 +37,11 @@ def raced(session: Session, account: str, group: Callable[[str], str],
     if not sales:
         return set()
     slack = timedelta(seconds=RACE_SLACK_S)
-    since = min(at for _, at in sales.values()) - slack - timedelta(seconds=UNANSWERED_WRITE_S)
+    # A write is a candidate when its window can reach the earliest sale: answered at or
+    # after it (however long its retries took: a 429 can hold one write a minute and
+    # more), or unanswered and sent within UNANSWERED_WRITE_S of it.
+    since = min(at for _, at in sales.values()) - slack
+    unanswered_since = since - timedelta(seconds=UNANSWERED_WRITE_S)
     p, b = bulk.table_of(m.Push), bulk.table_of(m.Binding)
     prefixes = sorted({group(ext) for ext, _ in sales.values()})
     same = or_(*(b.c.external_id.startswith(pre, autoescape=True) for pre in prefixes))
@@ -45,7 +49,9 @@ def raced(session: Session, account: str, group: Callable[[str], str],
     rows: Any = session.execute(
         select(b.c.external_id, p.c.created_at, p.c.completed_at)
         .join(b, b.c.id == p.c.binding_id)
-        .where(b.c.account == account, same, p.c.status != "stale", p.c.created_at >= since))
+        .where(b.c.account == account, same, p.c.status != "stale",
+               or_(p.c.completed_at >= since,
+                   and_(p.c.completed_at.is_(None), p.c.created_at >= unanswered_since))))
     for ext, sent, answered in rows:
         end = answered or sent + timedelta(seconds=UNANSWERED_WRITE_S)
         windows[group(ext)].append((sent - slack, end + slack))

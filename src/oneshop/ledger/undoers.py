@@ -38,6 +38,7 @@ def _binding(s: Session, change: Mapping[str, Any], now: datetime) -> str:
     s.execute(update(m.Binding).where(m.Binding.account == change["account"],
                                       m.Binding.external_id == change["listing"])
               .values(sku_id=sku_id, bound_by=change.get("bound_by_before")))
+    account_state.request_full_plan(s, str(change["account"]))
     where = f"{change['account']} {change['listing']}"
     return f"{where} bound to {before} again" if before else f"{where} unbound again"
 
@@ -49,6 +50,7 @@ def _release(s: Session, change: Mapping[str, Any], now: datetime) -> str:
         return f"{account}: the released push batch went out already; nothing to hold back"
     account_state.set_hold(s, account, change.get("hold_before"),
                            release_once=bool(change.get("release_once_before")))
+    account_state.request_full_plan(s, account)
     return f"{account}: release withdrawn"
 
 

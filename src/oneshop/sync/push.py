@@ -23,6 +23,7 @@ from oneshop.guard import BulkGuard
 from oneshop.ledger import account_state, catalog, pausing, pushes
 from oneshop.ledger.db import transaction
 from oneshop.sync import results
+from oneshop.sync.marks import PlanMarks
 from oneshop.sync.parts import Parts
 from oneshop.sync.pull import Pull
 from oneshop.values import StockLevel
@@ -50,6 +51,7 @@ class Push:
         self.parts = parts
         self.pull = pull
         self.guard = guard
+        self.marks = PlanMarks()  # which SKUs a whole-account plan must look at
 
     def skus(self, sku_deltas: Mapping[int, int], *, may_recover: bool = True) -> int:
         """Push the SKUs' lower published quantity to every bound channel, at once.
@@ -97,13 +99,20 @@ class Push:
     def plan(self, account: str, sku_ids: Sequence[int] | None, *,
              decreases_only: bool) -> list[PlannedPush]:
         """What to send: the listings out of step, screened by the bulk guard, logged."""
-        rules = self.parts.accounts.rules[account]
+        rules, scope = self.parts.accounts.rules[account], None
         with transaction(self.parts.sessions) as s:
-            if account_state.is_paused(s, account) or pausing.on_vacation(s, account):
+            off_sale = pausing.off_sale(s, account, self.parts.clock())  # may end one
+            gate = account_state.plan_gate(s, account)
+            if gate.paused or pausing.on_vacation(s, account):
                 return []
-            off_sale = pausing.off_sale(s, account, self.parts.clock())
-            todo = catalog.targets(s, account, reserve=rules.reserve, cap=rules.cap,
-                                   sku_ids=sku_ids, off_sale=off_sale)
+            if sku_ids is None and not decreases_only:
+                scope = self.marks.scope(s, account, gate, self.parts.clock())
+                sku_ids = scope.sku_ids
+            todo = [] if sku_ids == [] else catalog.targets(
+                s, account, reserve=rules.reserve, cap=rules.cap, sku_ids=sku_ids,
+                off_sale=off_sale)
+        if scope is not None:
+            self.marks.planned(account, gate, scope, {t.sku_id for t in todo})
         if decreases_only:
             todo = [t for t in todo if t.observed is None or t.published < t.observed]
         if not off_sale:  # the seller's own pause is no mistake to hold back

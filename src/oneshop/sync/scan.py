@@ -35,6 +35,7 @@ class Scan:
         channel holds the shop off sale itself (vacation), no hand edit is folded in."""
         away = self.vacation.check(account) if self.vacation is not None else False
         count, edits = self._fold_pages(account, fold=not away)
+        self.push.marks.forget(account)  # what was read may be out of step anywhere
         if link:
             edits.update(self._link(account))
         if edits:

@@ -76,7 +76,9 @@ class SandboxFactory(Protocol):
 
 
 EXTRA = "oneshop[sandbox]"
-INSTALL_HINT = f"the sandboxes are not installed: pip install '{EXTRA}'"
+# From a checkout no index has `oneshop-sandboxes`: the Makefile installs sandboxes/ beside.
+INSTALL_HINT = (f"the sandboxes are not installed: pip install '{EXTRA}' "
+                "(from a checkout: make install)")
 
 
 class SandboxMissing(LookupError):

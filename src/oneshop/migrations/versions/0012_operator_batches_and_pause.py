@@ -2,7 +2,7 @@
 batch of each movement, and an account's pause (`oneshop pause`, Etsy's vacation mode)
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0013
 Create Date: 2026-12-02 16:10:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0006"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -28,11 +28,11 @@ from graphql import (
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from oneshop_connectors.shopify.sandbox.cost import query_cost
-from oneshop_connectors.shopify.sandbox.sdl import SUBSET_SDL
+from oneshop_sandboxes.shopify.cost import query_cost
+from oneshop_sandboxes.shopify.sdl import SUBSET_SDL
 
 if TYPE_CHECKING:
-    from oneshop_connectors.shopify.sandbox.control import ShopifySandbox
+    from oneshop_sandboxes.shopify.control import ShopifySandbox
 
 SCHEMA_FILE = "shopify-admin-2026-04.graphql"
 SERVED_VERSION = "2026-04"
@@ -51,7 +51,7 @@ def specs_dir() -> Path | None:
 
     env = os.environ.get("ONESHOP_SPECS_DIR")
     candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[4] / ".." / "shared" / "specs")
+    candidates.append(Path(__file__).resolve().parents[3] / ".." / "shared" / "specs")
     return next((c.resolve() for c in candidates if (c / SCHEMA_FILE).is_file()), None)
 
 

@@ -18,13 +18,13 @@ import httpx
 
 from oneshop.testing import sandboxkit
 from oneshop.values import TokenPair
-from oneshop_connectors.shopify.sandbox import webhooks
-from oneshop_connectors.shopify.sandbox.app import SERVED_VERSION, api_app
-from oneshop_connectors.shopify.sandbox.bulk import BulkOperations
-from oneshop_connectors.shopify.sandbox.control_http import control_http
-from oneshop_connectors.shopify.sandbox.cost import MAX_QUERY_COST, LeakyBucket, ListPricing
-from oneshop_connectors.shopify.sandbox.root import Root
-from oneshop_connectors.shopify.sandbox.state import (
+from oneshop_sandboxes.shopify import webhooks
+from oneshop_sandboxes.shopify.app import SERVED_VERSION, api_app
+from oneshop_sandboxes.shopify.bulk import BulkOperations
+from oneshop_sandboxes.shopify.control_http import control_http
+from oneshop_sandboxes.shopify.cost import MAX_QUERY_COST, LeakyBucket, ListPricing
+from oneshop_sandboxes.shopify.root import Root
+from oneshop_sandboxes.shopify.state import (
     SHOP_DOMAIN,
     Order,
     ShopState,

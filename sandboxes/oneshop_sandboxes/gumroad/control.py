@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from oneshop.testing import sandboxkit
-from oneshop_connectors.gumroad.sandbox.payloads import ping_form
-from oneshop_connectors.gumroad.sandbox.state import Sale
+from oneshop_sandboxes.gumroad.payloads import ping_form
+from oneshop_sandboxes.gumroad.state import Sale
 
 if TYPE_CHECKING:
-    from oneshop_connectors.gumroad.sandbox import GumroadSandbox
+    from oneshop_sandboxes.gumroad import GumroadSandbox
 
 DELIVERY_TIMEOUT_S = 5.0
 

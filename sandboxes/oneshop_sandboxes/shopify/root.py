@@ -15,16 +15,16 @@ from graphql import (
     value_from_ast_untyped,
 )
 
-from oneshop_connectors.shopify.sandbox import search
-from oneshop_connectors.shopify.sandbox.app import subset_schema
-from oneshop_connectors.shopify.sandbox.bulk import (
+from oneshop_sandboxes.shopify import search
+from oneshop_sandboxes.shopify.app import subset_schema
+from oneshop_sandboxes.shopify.bulk import (
     BulkOperations,
     Operation,
     check_bulk_query,
     flatten,
 )
-from oneshop_connectors.shopify.sandbox.nodes import JSON, UNBOUNDED, Nodes, iso, paginate
-from oneshop_connectors.shopify.sandbox.state import Order, ShopState, gid, gid_num
+from oneshop_sandboxes.shopify.nodes import JSON, UNBOUNDED, Nodes, iso, paginate
+from oneshop_sandboxes.shopify.state import Order, ShopState, gid, gid_num
 
 REASONS = frozenset({"correction", "cycle_count_available", "damaged", "movement_created",
                      "movement_updated", "movement_received", "movement_canceled", "other",

@@ -30,9 +30,9 @@ from typing import Any
 
 from graphql import InlineFragmentNode, OperationDefinitionNode, get_named_type
 
-from oneshop_connectors.shopify.sandbox.app import check_document, subset_schema
-from oneshop_connectors.shopify.sandbox.nodes import iso
-from oneshop_connectors.shopify.sandbox.state import gid
+from oneshop_sandboxes.shopify.app import check_document, subset_schema
+from oneshop_sandboxes.shopify.nodes import iso
+from oneshop_sandboxes.shopify.state import gid
 
 JSON = dict[str, Any]
 FAULTS = ("failed", "canceled", "url_expired")

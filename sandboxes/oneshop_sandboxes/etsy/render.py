@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from oneshop_connectors.etsy.sandbox.state import (
+from oneshop_sandboxes.etsy.state import (
     EtsyState,
     ListingRecord,
     Product,

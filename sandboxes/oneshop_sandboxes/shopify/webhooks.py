@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from oneshop_connectors.shopify.sandbox.nodes import iso
-from oneshop_connectors.shopify.sandbox.state import SHOP_DOMAIN, Order, gid
+from oneshop_sandboxes.shopify.nodes import iso
+from oneshop_sandboxes.shopify.state import SHOP_DOMAIN, Order, gid
 
 
 @dataclass(frozen=True, slots=True)

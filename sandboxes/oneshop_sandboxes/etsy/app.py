@@ -11,9 +11,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from oneshop_connectors.etsy.sandbox.gate import GateRefused, RateLimiter, TokenBook, check_api_key
-from oneshop_connectors.etsy.sandbox.render import inventory_json, listing_json, receipt_json
-from oneshop_connectors.etsy.sandbox.state import (
+from oneshop_sandboxes.etsy.gate import GateRefused, RateLimiter, TokenBook, check_api_key
+from oneshop_sandboxes.etsy.render import inventory_json, listing_json, receipt_json
+from oneshop_sandboxes.etsy.state import (
     EtsyState,
     InventoryRefused,
     ListingRecord,

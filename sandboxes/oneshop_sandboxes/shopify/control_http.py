@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 if TYPE_CHECKING:
-    from oneshop_connectors.shopify.sandbox.control import ShopifySandbox
+    from oneshop_sandboxes.shopify.control import ShopifySandbox
 
 PREFIX = "/_sandbox/shopify/"
 

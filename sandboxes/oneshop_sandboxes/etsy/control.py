@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 if TYPE_CHECKING:
-    from oneshop_connectors.etsy.sandbox import EtsySandbox
+    from oneshop_sandboxes.etsy import EtsySandbox
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 PREFIX = "/_sandbox/etsy/"

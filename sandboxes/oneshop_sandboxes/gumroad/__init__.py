@@ -16,9 +16,9 @@ import httpx
 from oneshop.protocols import Clock
 from oneshop.testing import sandboxkit
 from oneshop.values import TokenPair
-from oneshop_connectors.gumroad.sandbox.app import GumroadApi
-from oneshop_connectors.gumroad.sandbox.control import Deliveries, gumroad_control
-from oneshop_connectors.gumroad.sandbox.state import (
+from oneshop_sandboxes.gumroad.app import GumroadApi
+from oneshop_sandboxes.gumroad.control import Deliveries, gumroad_control
+from oneshop_sandboxes.gumroad.state import (
     Ids,
     Product,
     Sale,

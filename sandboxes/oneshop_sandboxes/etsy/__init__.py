@@ -14,14 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from oneshop_connectors.etsy.webhooks import sign
 
 from oneshop.testing import sandboxkit
 from oneshop.values import TokenPair
-from oneshop_connectors.etsy.sandbox.app import EtsyApi
-from oneshop_connectors.etsy.sandbox.control import etsy_control_app
-from oneshop_connectors.etsy.sandbox.gate import RateLimiter, TokenBook
-from oneshop_connectors.etsy.sandbox.state import EtsyState, Receipt
-from oneshop_connectors.etsy.webhooks import sign
+from oneshop_sandboxes.etsy.app import EtsyApi
+from oneshop_sandboxes.etsy.control import etsy_control_app
+from oneshop_sandboxes.etsy.gate import RateLimiter, TokenBook
+from oneshop_sandboxes.etsy.state import EtsyState, Receipt
 
 ALL_SCOPES = frozenset({"listings_r", "listings_w", "transactions_r", "shops_r"})
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from oneshop_connectors.shopify.sandbox.control import ShopifySandbox
+from oneshop_sandboxes.shopify.control import ShopifySandbox
 
 __all__ = ["ShopifySandbox"]

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 from graphql import GraphQLError
 
-from oneshop_connectors.shopify.sandbox import search
-from oneshop_connectors.shopify.sandbox.state import (
+from oneshop_sandboxes.shopify import search
+from oneshop_sandboxes.shopify.state import (
     CURRENCY,
     SHOP_DOMAIN,
     LineItem,

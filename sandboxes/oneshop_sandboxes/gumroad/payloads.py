@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from oneshop_connectors.gumroad.sandbox.state import Product, Sale
+from oneshop_sandboxes.gumroad.state import Product, Sale
 
 SELLER_ID = "kL0paVL2SdmJSYsNs-OCMg=="
 

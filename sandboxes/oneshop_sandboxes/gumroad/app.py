@@ -12,16 +12,16 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from oneshop_connectors.gumroad import endpoints
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from oneshop_connectors.gumroad import endpoints
-from oneshop_connectors.gumroad.sandbox.payloads import sale_json
-from oneshop_connectors.gumroad.sandbox.state import Product, Sale, Subscription, clamp_cap
+from oneshop_sandboxes.gumroad.payloads import sale_json
+from oneshop_sandboxes.gumroad.state import Product, Sale, Subscription, clamp_cap
 
 if TYPE_CHECKING:
-    from oneshop_connectors.gumroad.sandbox import GumroadSandbox
+    from oneshop_sandboxes.gumroad import GumroadSandbox
 
 Answer = tuple[dict[str, Any], int]
 PRODUCTS_PER_PAGE = 10
