@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from oneshop import app as app_mod
 from oneshop.config import Config
 from oneshop.errors import OneshopError
-from oneshop.ledger import bundles, catalog, stock_models, takeover, views
+from oneshop.ledger import batches, bundles, catalog, stock_models, takeover, views
 from oneshop.ledger.db import transaction
 from oneshop.values import CHANNEL_BUNDLE
 
@@ -60,19 +61,23 @@ class Takeover:
                          for a in self.skus]}
 
 
-def adopt_counts(cfg: Config, *, source: str | None, force: bool) -> Takeover:
+def adopt_counts(cfg: Config, *, source: str | None, force: bool,
+                 record: tuple[str, str | None] | None = None) -> Takeover:
     """Read every channel fresh (orders, listings, orders again until settled), record
-    the chosen counts and each account's watermark. Writes nothing to any channel."""
+    the chosen counts and each account's watermark. Writes nothing to any channel.
+
+    record: (command line, reason) of the operator batch the counts are recorded as."""
     if source is not None and source not in cfg.accounts:
         raise OneshopError(f"no account {source!r} in {cfg.path}")
     application = app_mod.build(cfg)
     try:
-        return adopt_with(application, source=source, force=force)
+        return adopt_with(application, source=source, force=force, record=record)
     finally:
         application.close()
 
 
-def adopt_with(application: app_mod.App, *, source: str | None, force: bool) -> Takeover:
+def adopt_with(application: app_mod.App, *, source: str | None, force: bool,
+               record: tuple[str, str | None] | None = None) -> Takeover:
     """`adopt_counts` on an application already built (tests, the demo)."""
     names = list(application.accounts.connectors)
     if source is not None and source not in names:
@@ -85,17 +90,20 @@ def adopt_with(application: app_mod.App, *, source: str | None, force: bool) -> 
                            "run again with --force to count again (the order history "
                            "is kept; only the difference is booked)")
     settled = application.engine.read_settled(names, [source] if source else names)
-    return _record(application, source, force=force, settled=settled)
+    return _record(application, source, force=force, settled=settled, record=record)
 
 
 def _record(application: app_mod.App, source: str | None, *, force: bool,
-            settled: bool) -> Takeover:
+            settled: bool, record: tuple[str, str | None] | None = None) -> Takeover:
     run = uuid.uuid4().hex[:12]
     now = application.clock()
     label = source or "min"
     why = f"adopted from {source}" if source else "adopted: the lowest any channel showed"
     report = Takeover(source=label, skus=[], not_adopted=[], watermarks={}, settled=settled)
-    with transaction(application.sessions) as s:
+    with transaction(application.sessions) as s, ExitStack() as batch:
+        if record is not None:  # the counts' movements carry the batch (`oneshop undo`)
+            batch.enter_context(batches.operator_batch(s, record[0], record[1],
+                                                       kind="adopt", now=now))
         shows = _quantities(s)
         kits = bundles.load(s)
         uncounted = stock_models.not_counted(s, shows)

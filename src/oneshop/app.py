@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import httpx
 from sqlalchemy import Engine, select
@@ -29,7 +29,7 @@ from oneshop import lock
 from oneshop.accounts import AccountRules, Accounts
 from oneshop.config import Config
 from oneshop.engine import SyncEngine
-from oneshop.ledger import bundles, schema, stock_models
+from oneshop.ledger import batches, bundles, schema, stock_models
 from oneshop.ledger import models as m
 from oneshop.ledger.db import make_engine, transaction
 from oneshop.ledger.lowstock import rules_from
@@ -217,17 +217,27 @@ def apply_sku_overrides(sessions: sessionmaker[Session], config: Config) -> None
     overrides = config.file.skus
     with transaction(sessions) as s:
         ids = ensure_skus(s, dict.fromkeys(overrides, "")) if overrides else {}
+        changed: list[dict[str, Any]] = []
         for sku in s.scalars(select(m.Sku).where(
                 (m.Sku.reserve.is_not(None)) | (m.Sku.cap.is_not(None)))):
             if sku.sku not in overrides:
+                changed.append(_override_change(sku, None, None))
                 sku.reserve = sku.cap = None
         for name, o in overrides.items():
             row = s.get(m.Sku, ids[name])
             assert row is not None
+            if (row.reserve, row.cap) != (o.reserve, o.cap):
+                changed.append(_override_change(row, o.reserve, o.cap))
             row.reserve, row.cap = o.reserve, o.cap
         stock_models.apply_config(s, {name: (o.stock, o.advertise, o.capacity_per_week,
                                              o.backorder) for name, o in overrides.items()},
                                   ids, now=m.utcnow())
+
+        if changed:  # a config change is an operator's write too (`oneshop batches`)
+            with batches.operator_batch(s, f"config {config.path}", "config applied",
+                                        kind=batches.CONFIG) as batch:
+                for change in changed:
+                    batch.note(change)
 
 
 def apply_bundles(sessions: sessionmaker[Session], config: Config) -> None:
@@ -236,3 +246,10 @@ def apply_bundles(sessions: sessionmaker[Session], config: Config) -> None:
     with transaction(sessions) as s:
         bundles.apply(s, {name: dict(o.bundle) for name, o in config.file.skus.items()
                           if o.bundle})
+
+
+def _override_change(row: m.Sku, reserve: int | None, cap: int | None) -> dict[str, Any]:
+    """The note of an override applied: kept by `undo` (the file would apply it again)."""
+    return {"what": "sku_override", "sku": row.sku, "sku_id": row.id,
+            "reserve_before": row.reserve, "cap_before": row.cap, "reserve": reserve,
+            "cap": cap, "why_not": f"edit [skus.{row.sku}] in the config file"}

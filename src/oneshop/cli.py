@@ -122,5 +122,9 @@ from oneshop import cli_orders, cli_service, cli_shop, cli_stock  # noqa: E402  
 for _commands in (cli_service, cli_stock, cli_shop, cli_orders):
     _commands.register(cli)
 
+from oneshop import cli_operate  # noqa: E402  (pause, batches, undo)
+
+cli_operate.register(cli)
+
 if __name__ == "__main__":
     main()

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from oneshop.cli_util import _config, _emit, _ledger, _table
+from oneshop.cli_util import _command_line, _config, _emit, _ledger, _table
 from oneshop.config import Config
 from oneshop.errors import OneshopError
 
@@ -109,9 +109,10 @@ def _show_plan(cfg: Config) -> None:
                    "the difference as `count` movements)")
 @click.option("--yes", is_flag=True,
               help="let the first sync push even a change that zeroes many listings")
+@click.option("--reason", help="why (kept with the batch: `oneshop batches`)")
 @click.pass_context
 def adopt(ctx: click.Context, source: str | None, use_min: bool, force: bool,
-          yes: bool) -> None:
+          yes: bool, reason: str | None) -> None:
     """Take over the shop: read every channel fresh and record the counts.
 
     Writes the counts and each account's takeover watermark to the ledger; writes
@@ -123,9 +124,10 @@ def adopt(ctx: click.Context, source: str | None, use_min: bool, force: bool,
     if bool(source) == use_min:
         raise click.UsageError("give exactly one of --from ACCOUNT or --min")
     cfg = _config(ctx)
-    report = adopt_counts(cfg, source=source, force=force)
+    report = adopt_counts(cfg, source=source, force=force,
+                          record=(_command_line(ctx), reason))
     if yes:
-        _release_all(cfg)
+        _release_all(cfg, _command_line(ctx), reason)
 
     def render() -> None:
         rows = [{"sku": a.sku, "count": a.count, "from": a.source,
@@ -152,28 +154,42 @@ def adopt(ctx: click.Context, source: str | None, use_min: bool, force: bool,
     _emit(report.as_dict(), False, render)
 
 
-def _release_all(cfg: Config) -> None:
-    from oneshop.guard import release
+def _release_all(cfg: Config, command: str, reason: str | None) -> None:
+    from oneshop.ledger import batches
     from oneshop.ledger.db import transaction
 
-    with _ledger(cfg) as ledger, transaction(ledger.sessions) as s:
+    with _ledger(cfg) as ledger, transaction(ledger.sessions) as s, \
+            batches.operator_batch(s, command, reason, kind="release") as batch:
         for name in cfg.accounts:
-            release(s, name)
+            _release_noted(s, batch, name)
+
+
+def _release_noted(s: Any, batch: Any, account: str) -> str | None:
+    """`guard.release`, noted in the batch with the hold it replaced (for `undo`)."""
+    from oneshop.guard import release
+    from oneshop.ledger import account_state
+
+    before = account_state.health(s, account)
+    batch.note({"what": "release", "account": account, "hold_before": before.hold_reason,
+                "release_once_before": before.release_once})
+    return release(s, account)
 
 
 @click.command("release")
 @click.argument("account")
+@click.option("--reason", "why", help="why (kept with the batch: `oneshop batches`)")
 @click.pass_context
-def release_cmd(ctx: click.Context, account: str) -> None:
+def release_cmd(ctx: click.Context, account: str, why: str | None) -> None:
     """Let a push the bulk-zero guard held go out at the account's next sync."""
-    from oneshop.guard import release
+    from oneshop.ledger import batches
     from oneshop.ledger.db import transaction
 
     cfg = _config(ctx)
     if account not in cfg.accounts:
         raise click.ClickException(f"no account {account!r} in {cfg.path}")
-    with _ledger(cfg) as ledger, transaction(ledger.sessions) as s:
-        reason = release(s, account)
+    with _ledger(cfg) as ledger, transaction(ledger.sessions) as s, \
+            batches.operator_batch(s, _command_line(ctx), why, kind="release") as batch:
+        reason = _release_noted(s, batch, account)
     click.echo(f"{account}: released ({reason or 'nothing was held'}); its next push batch "
                "goes out as planned")
 
@@ -206,9 +222,10 @@ def listings(ctx: click.Context, account: str | None) -> None:
 @click.argument("sku")
 @click.option("--create", is_flag=True, help="create SKU (it starts unadopted)")
 @click.option("--rebind", is_flag=True, help="move a listing bound to another SKU")
+@click.option("--reason", help="why (kept with the batch: `oneshop batches`)")
 @click.pass_context
 def link_cmd(ctx: click.Context, account: str, listing: str, sku: str, create: bool,
-             rebind: bool) -> None:
+             rebind: bool, reason: str | None) -> None:
     """Bind a channel listing to a SKU by hand (reads the listing from the channel when
     oneshop has not seen it yet). Its sales since the takeover are booked to the SKU."""
     from oneshop import app as app_mod
@@ -218,20 +235,25 @@ def link_cmd(ctx: click.Context, account: str, listing: str, sku: str, create: b
     if account not in cfg.accounts:
         raise click.ClickException(f"no account {account!r} in {cfg.path}")
     with app_mod.build(cfg) as application:
-        note = link_listing(application, account, listing, sku, create=create, rebind=rebind)
+        note = link_listing(application, account, listing, sku, create=create, rebind=rebind,
+                            record=(_command_line(ctx), reason))
     click.echo(f"{account} {listing} -> {sku}" + (f" ({note})" if note else ""))
 
 
 @click.command("unlink")
 @click.argument("account")
 @click.argument("listing")
+@click.option("--reason", help="why (kept with the batch: `oneshop batches`)")
 @click.pass_context
-def unlink_cmd(ctx: click.Context, account: str, listing: str) -> None:
+def unlink_cmd(ctx: click.Context, account: str, listing: str, reason: str | None) -> None:
     """Unbind a channel listing (its stock is no longer synced)."""
-    from oneshop.ledger import catalog
+    from oneshop.ledger import batches, catalog
     from oneshop.ledger.db import transaction
+    from oneshop.ledger.undoers import binding_change
 
-    with _ledger(_config(ctx)) as ledger, transaction(ledger.sessions) as s:
+    with _ledger(_config(ctx)) as ledger, transaction(ledger.sessions) as s, \
+            batches.operator_batch(s, _command_line(ctx), reason, kind="unlink") as batch:
+        batch.note(binding_change(s, account, listing))
         if not catalog.unlink(s, account, listing):
             raise click.ClickException(f"no listing {listing!r} known on {account!r}")
     click.echo(f"{account} {listing} unbound")

@@ -7,7 +7,7 @@ import uuid
 
 import click
 
-from oneshop.cli_util import _config, _emit, _ledger, _table
+from oneshop.cli_util import _command_line, _config, _emit, _ledger, _table
 
 
 @click.command("history")
@@ -36,9 +36,11 @@ def history(ctx: click.Context, sku: str, as_json: bool) -> None:
 @click.option("--reason", required=True, help="why (kept in the history)")
 @click.pass_context
 def adjust(ctx: click.Context, sku: str, delta: str, reason: str) -> None:
-    """Correct a SKU's stock by ±N units (pushed by the service at its next poll)."""
+    """Correct a SKU's stock by ±N units (pushed by the service at its next poll).
+
+    Recorded as an operator batch (`oneshop batches`; `oneshop undo BATCH` takes it back)."""
     from oneshop.app import utcnow
-    from oneshop.ledger import stock
+    from oneshop.ledger import batches, stock
     from oneshop.ledger.db import transaction
 
     try:
@@ -52,14 +54,15 @@ def adjust(ctx: click.Context, sku: str, delta: str, reason: str) -> None:
         ids = stock.sku_ids(s, [sku])
         if sku not in ids:
             raise click.ClickException(f"unknown SKU {sku!r}")
-        stock.record_movement(s, sku_id=ids[sku], kind="adjust", delta=change,
-                              source_key=f"adjust:{utcnow().isoformat()}:{uuid.uuid4()}",
-                              reason=reason)
+        with batches.operator_batch(s, _command_line(ctx), reason, kind="adjust") as batch:
+            stock.record_movement(s, sku_id=ids[sku], kind="adjust", delta=change,
+                                  source_key=f"adjust:{utcnow().isoformat()}:{uuid.uuid4()}",
+                                  reason=reason)
         now_on_hand = stock.on_hand(s, ids[sku])
         # A correction down can cross a low-stock threshold; one up re-arms it.
         check_low_stock(s, rules_from(cfg.file.service, cfg.file.skus), {ids[sku]: change},
                         utcnow())
-    click.echo(f"{sku}: {change:+d} ({reason}); on hand now {now_on_hand}")
+    click.echo(f"{sku}: {change:+d} ({reason}); on hand now {now_on_hand} (batch {batch.id})")
 
 
 @click.command("auth")
@@ -103,20 +106,30 @@ def auth(ctx: click.Context, kind: str, account: str, paste: bool, timeout_s: fl
 
 
 @click.command("resume")
-@click.argument("account")
+@click.argument("account", required=False)
+@click.option("--all", "every", is_flag=True, help="every account")
+@click.option("--reason", help="why (kept with the batch: `oneshop batches`)")
 @click.pass_context
-def resume(ctx: click.Context, account: str) -> None:
-    """Un-pause an account after fixing its credentials (a running service polls it
-    again at its next turn)."""
-    from oneshop.ledger import account_state
-    from oneshop.ledger.db import transaction
+def resume(ctx: click.Context, account: str | None, every: bool, reason: str | None) -> None:
+    """End whichever pause ACCOUNT is in, and say which: yours (`oneshop pause`; the
+    listings it took off sale go back on sale, after the account's orders are pulled) or
+    one for refused credentials (after fixing them; the service polls it at its next
+    turn). Etsy's vacation mode ends only when Etsy says the shop is back.
+
+    Writes the ledger (one operator batch) and, for a pause of yours, the channels."""
+    from oneshop.cli_operate import chosen_accounts, show_outcomes
+    from oneshop.pause import carry_out, record_resume
 
     cfg = _config(ctx)
-    if account not in cfg.accounts:
-        raise click.ClickException(f"no account named {account!r} in {cfg.path}")
-    with _ledger(cfg) as ledger, transaction(ledger.sessions) as s:
-        account_state.resume(s, account)
-    click.echo(f"{account}: resumed; the service polls it at its next turn")
+    names = chosen_accounts(cfg, account, every)
+    from oneshop.app import utcnow
+
+    outcomes = record_resume(cfg, names, now=utcnow(), reason=reason or "",
+                             command=_command_line(ctx))
+    credentials_only = {o.account for o in outcomes
+                        if o.ended and "paused by the seller" not in o.ended}
+    carry_out(cfg, outcomes, credentials_only=credentials_only)
+    show_outcomes(outcomes, "resumed")
 
 
 def register(group: click.Group) -> None:

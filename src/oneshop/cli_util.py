@@ -48,3 +48,26 @@ def _table(title: str, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
     Console().print(table)
+
+
+def _command_line(ctx: click.Context) -> str:
+    """The command as a person typed it (`oneshop adjust MUG -2 --reason …`), rebuilt from
+    what click parsed, for the operator batch it records (ledger.batches)."""
+    import shlex
+
+    names: list[str] = []
+    at = ctx
+    while at.parent is not None:  # the root's name is how Python was started: not it
+        names.insert(0, at.info_name or "")
+        at = at.parent
+    words = ["oneshop", *names]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if isinstance(param, click.Argument):
+            words += [str(v) for v in value] if isinstance(value, tuple) else (
+                [] if value is None else [str(value)])
+        elif value is True and param.opts:
+            words.append(param.opts[0])
+        elif value not in (None, False, param.default) and param.opts:
+            words += [param.opts[0], str(value)]
+    return shlex.join(words)

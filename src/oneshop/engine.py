@@ -28,6 +28,7 @@ from oneshop.sync.pull import Pull, PullSummary, add_into
 from oneshop.sync.push import Push
 from oneshop.sync.scan import Scan
 from oneshop.sync.settle import Settle
+from oneshop.sync.vacation import Vacation
 
 __all__ = ["PullSummary", "SyncEngine", "SyncObserver"]
 
@@ -50,7 +51,8 @@ class SyncEngine:
         self.pull = Pull(self.parts)
         self.push = Push(self.parts, self.pull, self.guard)
         self.settle = Settle(self.parts, self.pull)
-        self.scan = Scan(self.parts, self.push, adopt_new=adopt_new)
+        self.vacation = Vacation(self.parts)
+        self.scan = Scan(self.parts, self.push, adopt_new=adopt_new, vacation=self.vacation)
 
     @property
     def observer(self) -> SyncObserver | None:
@@ -84,6 +86,7 @@ class SyncEngine:
             raise
         if changed:
             summary.pushed += self.push.skus(changed)
+        self.vacation.recheck(account)  # a shop back from vacation is brought in step now
         summary.pushed += self.push.account(account)
         # The job's summary line (`sync.done`) carries these numbers; this is for -v.
         log.debug("orders.pulled", account=account, pages=summary.pages, orders=summary.orders,

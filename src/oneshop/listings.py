@@ -11,8 +11,9 @@ from typing import Any
 
 from oneshop.app import App
 from oneshop.errors import OneshopError
-from oneshop.ledger import catalog, records, views
+from oneshop.ledger import batches, catalog, records, views
 from oneshop.ledger.db import transaction
+from oneshop.ledger.undoers import binding_change
 from oneshop.values import Listing
 
 
@@ -50,8 +51,10 @@ def read_listings(app: App, accounts: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def link_listing(app: App, account: str, listing: str, sku: str, *, create: bool,
-                 rebind: bool) -> str:
-    """Bind `listing` to `sku` by hand; returns a note for the seller (or raises)."""
+                 rebind: bool, record: tuple[str, str | None] | None = None) -> str:
+    """Bind `listing` to `sku` by hand; returns a note for the seller (or raises).
+
+    record: (command line, reason) of the operator batch it is recorded as."""
     with app.sessions() as s:
         known = views.knows_listing(s, account, listing)
     if not known and not any(li.external_id == listing for li in _read(app, account)):
@@ -65,7 +68,12 @@ def link_listing(app: App, account: str, listing: str, sku: str, *, create: bool
         if current is not None and current != sku and not rebind:
             raise OneshopError(f"{account} {listing} is bound to {current}; give --rebind "
                                f"to move it to {sku}")
-        catalog.link(s, account, listing, sku)
+        if record is not None:
+            with batches.operator_batch(s, record[0], record[1], kind="link") as batch:
+                batch.note(binding_change(s, account, listing))
+                catalog.link(s, account, listing, sku)
+        else:
+            catalog.link(s, account, listing, sku)
         found = views.find_sku(s, sku)
         adopted = found.adopted_at if found is not None else None
     return "" if adopted else (f"{sku} is not adopted yet: nothing is published for it "

@@ -138,6 +138,17 @@ class StoreIdentity(Protocol):
 
 
 @runtime_checkable
+class ShopStatus(Protocol):
+    """A connector whose channel can hold the whole shop off sale itself (optional):
+    Etsy's vacation mode. While it does, the core pushes nothing there and folds in no
+    hand edit (oneshop.sync.vacation)."""
+
+    def channel_paused(self) -> str | None:
+        """Why the channel does not sell now (one line, no secret), None when it does."""
+        ...
+
+
+@runtime_checkable
 class WebhookVerifier(Protocol):
     """A factory whose channel signs its webhook deliveries."""
 

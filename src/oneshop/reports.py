@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from oneshop.alerts import credential_advice
 from oneshop.config import Config
 from oneshop.ledger.account_state import recorded_health
+from oneshop.ledger.pausing import pause_of
 from oneshop.ledger.views import Event as Event
 from oneshop.ledger.views import history as history
 
@@ -27,8 +28,15 @@ def channels(s: Session, config: Config, now: datetime) -> list[dict[str, Any]]:
             "paused": bool(state and state.paused),
             "budget_left": state.budget_remaining if state else None,
             "last_error": state.last_error if state else "",
+            **_pause(s, name),
         })
     return out
+
+
+def _pause(s: Session, account: str) -> dict[str, Any]:
+    """Which pauses hold the account, why and until when (ledger/pausing.py)."""
+    p = pause_of(s, account)
+    return {"pause": p.why(), "pause_until": p.until.isoformat() if p.until else None}
 
 
 def health(s: Session, config: Config, now: datetime) -> tuple[bool, str]:

@@ -111,6 +111,7 @@ def render(data: dict[str, Any], *, wide: bool) -> None:
         channels.add_column(col)
     for c in data["channels"]:
         state = "paused" if c["paused"] else "ok" if c["enabled"] else "disabled"
+        state = c.get("pause") or state  # which pauses, why, until when
         channels.add_row(c["account"], _ago(c["lag_s"]) + (" ago" if c["lag_s"] is not None
                                                             else ""),
                          str(c["failures"]), state, "" if c["budget_left"] is None

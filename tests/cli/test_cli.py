@@ -68,9 +68,9 @@ def test_upgrade_adjust_history_and_status(run: Run, cfg: Path, database_url: st
     assert code == 0 and out.startswith("ledger schema: empty -> ")
     seed(database_url, "MUG")
     assert run("adjust", "MUG", "+3", "--reason", "recount") == (
-        0, "MUG: +3 (recount); on hand now 3\n", "")
+        0, "MUG: +3 (recount); on hand now 3 (batch 1)\n", "")
     assert run("adjust", "MUG", "-2", "--reason", "broken") == (
-        0, "MUG: -2 (broken); on hand now 1\n", "")
+        0, "MUG: -2 (broken); on hand now 1 (batch 2)\n", "")
     engine = make_engine(database_url)
     with transaction(sessions(engine)) as s:
         add_push_and_alert(s, "MUG")

@@ -228,5 +228,16 @@ class EtsyConnector:
     def budget(self) -> Budget:
         return self._http.gauge.budget()
 
+    # -- the shop ----------------------------------------------------------------------
+    def channel_paused(self) -> str | None:
+        """getShop's `is_vacation` ("When true, this shop is not accepting purchases"):
+        Etsy's vacation mode, which the API can read but not set (updateShop has no such
+        field). Anything but a literal true reads as open: the conservative reading of a
+        field Etsy may leave out is that the shop sells (pushes keep it right)."""
+        body = self._http.get(endpoints.shop(self._settings.shop_id))
+        if isinstance(body, dict) and body.get("is_vacation") is True:
+            return "Etsy vacation mode is on (getShop is_vacation)"
+        return None
+
     def close(self) -> None:
         self._http.close()

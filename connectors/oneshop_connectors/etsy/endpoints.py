@@ -15,6 +15,11 @@ LISTING_STATES = ("active", "inactive", "sold_out")
 EARLIEST_TS = 946_684_800  # the minimum Etsy accepts for *_created / *_last_modified
 
 
+def shop(shop_id: int) -> str:
+    """getShop: the shop itself (`is_vacation`: "not accepting purchases")."""
+    return f"{V3}/shops/{shop_id}"
+
+
 def shop_listings(shop_id: int) -> str:
     return f"{V3}/shops/{shop_id}/listings"
 

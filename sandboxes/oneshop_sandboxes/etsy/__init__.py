@@ -185,6 +185,12 @@ class EtsySandbox:
             listing.state = state
             listing.updated_ts = self.state.now_ts()
 
+    def set_vacation(self, on: bool) -> None:
+        """The seller switches the shop's vacation mode on Etsy.com (getShop `is_vacation`;
+        Etsy keeps the listings' states and quantities as they were)."""
+        with self.state.lock:
+            self.state.is_vacation = bool(on)
+
     def set_enabled(self, external_id: str, enabled: bool) -> None:
         """The seller switches one variant off (or on) on Etsy.com, keeping its quantity."""
         with self.state.lock:

@@ -23,6 +23,7 @@ from oneshop_sandboxes.etsy.state import (
 V3 = "/v3/application"
 # endpoint name -> (OAuth scope it needs, whether it mutates)
 SCOPES: dict[str, tuple[str, bool]] = {
+    "shop": ("", False),  # getShop: the API key alone (no OAuth scope in the spec)
     "listings_by_shop": ("listings_r", False),
     "listings_batch": ("listings_r", False),
     "listing": ("listings_r", False),
@@ -35,6 +36,7 @@ SCOPES: dict[str, tuple[str, bool]] = {
 URLS = Map([
     Rule("/oauth/connect", endpoint="connect", methods=["GET"]),
     Rule("/v3/public/oauth/token", endpoint="token", methods=["POST"]),
+    Rule(f"{V3}/shops/<int:shop_id>", endpoint="shop", methods=["GET"]),
     Rule(f"{V3}/shops/<int:shop_id>/listings", endpoint="listings_by_shop", methods=["GET"]),
     Rule(f"{V3}/listings/batch", endpoint="listings_batch", methods=["GET"]),
     Rule(f"{V3}/listings/<int:listing_id>", endpoint="listing", methods=["GET"]),
@@ -106,8 +108,12 @@ class EtsyApi:
             check_api_key(req.headers.get("x-api-key"), self.keystring, self.shared_secret)
             rate_headers = self.limiter.admit(self.state.clock().timestamp())
             scope, mutates = SCOPES[endpoint]
-            self.tokens.check(req.headers.get("authorization"), self.state.now_ts(), scope)
+            if scope:
+                self.tokens.check(req.headers.get("authorization"), self.state.now_ts(),
+                                  scope)
             if "shop_id" in args and args.pop("shop_id") != self.state.shop_id:
+                if endpoint == "shop":
+                    raise GateRefused(404, "Could not find a Shop with that shop_id")
                 raise GateRefused(403, "You do not have permission to access this shop")
             if mutates:
                 self.on_write()
@@ -149,6 +155,15 @@ class EtsyApi:
         if listing is None:
             raise GateRefused(404, f"Could not find a Listing with listing_id = {listing_id}")
         return listing
+
+    def shop(self, req: Request) -> Result:
+        s = self.state
+        return 200, {"shop_id": s.shop_id, "user_id": s.user_id,
+                     "shop_name": f"SandboxShop{s.shop_id}", "currency_code": "EUR",
+                     "is_vacation": s.is_vacation,
+                     "vacation_message": "Back soon" if s.is_vacation else None,
+                     "listing_active_count": sum(li.state == "active"
+                                                 for li in s.listings.values())}
 
     def listings_by_shop(self, req: Request) -> Result:
         wanted = req.args.get("state", "active")

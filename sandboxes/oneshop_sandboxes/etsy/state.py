@@ -116,6 +116,10 @@ class EtsyState:
             self.readiness_state_id + 1: "made_to_order"}
         self.made_to_order_sales_decrement = True
 
+        # The shop's vacation mode: set by the seller on Etsy.com (the API cannot set
+        # it), read by getShop as `is_vacation`.
+        self.is_vacation = False
+
     def made_to_order(self, offering: Offering) -> bool:
         return self.processing_profiles.get(offering.readiness_state_id or 0) == "made_to_order"
 

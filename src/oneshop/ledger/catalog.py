@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from oneshop.ledger import account_state, binding, bundles, stock_models, takeover
@@ -191,9 +191,10 @@ def published_expr(reserve: int, cap: int | None) -> Any:
 
 def targets(session: Session, account: str, *, reserve: int, cap: int | None,
             sku_ids: Sequence[int] | None = None, only_out_of_step: bool = True,
-            deactivated_only: bool = False) -> list[Target]:
-    """Bound listings of `account` and what they should show."""
-    pub = published_expr(reserve, cap).label("published")
+            deactivated_only: bool = False, off_sale: bool = False) -> list[Target]:
+    """Bound listings of `account` and what they should show (`off_sale`: the seller
+    paused the account, so 0 everywhere: ledger/pausing.py)."""
+    pub = (literal(0) if off_sale else published_expr(reserve, cap)).label("published")
     q = (select(m.Binding, m.Sku.sku, m.Sku.on_hand, pub)
          .join(m.Sku, m.Sku.id == m.Binding.sku_id)
          # An unknown (not adopted) SKU is never published, not even as 0; an unlimited
@@ -227,13 +228,13 @@ def targets(session: Session, account: str, *, reserve: int, cap: int | None,
     if kits:
         out += bundle_targets(session, account, kits, reserve=reserve, cap=cap,
                               sku_ids=sku_ids, only_out_of_step=only_out_of_step,
-                              deactivated_only=deactivated_only)
+                              deactivated_only=deactivated_only, off_sale=off_sale)
     return out
 
 
 def bundle_targets(session: Session, account: str, kits: bundles.Bundles, *, reserve: int,
                    cap: int | None, sku_ids: Sequence[int] | None, only_out_of_step: bool,
-                   deactivated_only: bool) -> list[Target]:
+                   deactivated_only: bool, off_sale: bool = False) -> list[Target]:
     """`targets` for bundle listings: published = clamp(availability − reserve, 0, cap),
     the bundle's own overrides first. Asked for some SKUs, it answers for the bundles
     among them and every bundle containing one of them: a component's change moves them."""
@@ -254,7 +255,7 @@ def bundle_targets(session: Session, account: str, kits: bundles.Bundles, *, res
             continue  # a component is unknown: never published, not even as 0
         raw = avail - (sku.reserve if sku.reserve is not None else reserve)
         top = sku.cap if sku.cap is not None else cap
-        published = max(0, raw if top is None else min(raw, top))
+        published = 0 if off_sale else max(0, raw if top is None else min(raw, top))
         if only_out_of_step and not (
                 (b.observed_qty is None or b.observed_qty != published or b.restock_pending > 0)
                 and (b.held_qty is None or b.held_qty != published)):

@@ -206,11 +206,18 @@ class Movement(Base):
     order_external_id: Mapped[str | None] = mapped_column(String(255))
     reason: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The operator batch (`oneshop batches`) that made this movement; NULL for what the
+    # sync books (sales, restocks, hand edits folded in).
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("operator_batches.id"))
 
     # Schema decision: a SKU's movements newest first (oversell alerts, the SKU timeline)
     # by (sku_id, id), which is what those queries order by; created_at was never used
-    # and tripled the size of the index every recorded sale writes to.
-    __table_args__ = (Index("ix_movements_sku_id", "sku_id", "id"),)
+    # and tripled the size of the index every recorded sale writes to. The batch index is
+    # partial: a recorded sale (no batch) never touches it.
+    __table_args__ = (Index("ix_movements_sku_id", "sku_id", "id"),
+                      Index("ix_movements_batch", "batch_id",
+                            sqlite_where=text("batch_id IS NOT NULL"),
+                            postgresql_where=text("batch_id IS NOT NULL")))
 
 
 class Cursor(Base):
@@ -311,6 +318,14 @@ class AccountState(Base):
     # The schedule planned from the daily API budget (oneshop.plan), as the service last
     # chose it; NULL for a channel without one. `status` shows it.
     plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The seller's pause (`oneshop pause`): set while the account's listings are kept off
+    # sale; `pause_until` ends it on its own; `pause_batch_id` the batch that began it.
+    paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    pause_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+    pause_batch_id: Mapped[int | None] = mapped_column(BigId)
+    # Since when the channel itself says the shop is on vacation (Etsy `is_vacation`).
+    vacation_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class BundleComponent(Base):
@@ -322,3 +337,20 @@ class BundleComponent(Base):
     component_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), primary_key=True,
                                               index=True)
     quantity: Mapped[int] = mapped_column(Integer)
+
+
+class OperatorBatch(Base):
+    """Every write a person makes (adjust, adopt, link, pause...): who asked what, and why.
+
+    Its movements carry its id; `changes` lists what it changed besides stock (a binding,
+    a pause), with the value before, so `oneshop undo` can put it back."""
+
+    __tablename__ = "operator_batches"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    command: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    undoes: Mapped[int | None] = mapped_column(ForeignKey("operator_batches.id"))
+    undone_by: Mapped[int | None] = mapped_column(ForeignKey("operator_batches.id"))

@@ -13,7 +13,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from oneshop.ledger import bulk
@@ -23,6 +23,8 @@ from oneshop.ledger import models as m
 MOVE_COLUMNS = ("sku_id", "kind", "delta", "source_key", "account", "order_external_id",
                 "reason")
 Move = tuple[int, str, int, str, str | None, str | None, str]
+# Session.info key of the operator batch being recorded (ledger.batches).
+BATCH_KEY = "oneshop.operator_batch"
 
 
 def sku_ids(session: Session, skus: Iterable[str]) -> dict[str, int]:
@@ -68,9 +70,15 @@ def fold_into_on_hand(session: Session, new: list[Any]) -> list[tuple[str, int, 
 def insert_movements(session: Session, moves: Sequence[Move]) -> list[tuple[str, int, int]]:
     """Append movements not seen before and fold them into on_hand.
 
-    Returns (source_key, sku_id, delta) of the movements that were new.
+    Returns (source_key, sku_id, delta) of the movements that were new. Inside an
+    operator batch (`ledger.batches.operator_batch`) they carry its id.
     """
-    return fold_into_on_hand(session, send_movements(session, moves)())
+    new = fold_into_on_hand(session, send_movements(session, moves)())
+    batch_id = session.info.get(BATCH_KEY)
+    if batch_id is not None and new:
+        session.execute(update(m.Movement).where(m.Movement.source_key.in_(
+            [key for key, _, _ in new])).values(batch_id=batch_id))
+    return new
 
 
 def record_movement(session: Session, *, sku_id: int, kind: str, delta: int, source_key: str,

@@ -4,13 +4,14 @@ listing of a 100,000-SKU catalog (issue 19.4: about 2 µs a binding, 65 ms an ac
 A listing falls out of step with what it should show only through
 - a movement of its SKU (a sale, a cancellation, an adjustment, an adopted count),
 - an answer to a push to it (stale, refused, held; from this process or another),
-- a read of it (a reconcile, or the join of a new account),
+- a read of it (a reconcile, a rolling reconcile's slice, the join of a new account),
 - an operator change with no movement (link, unlink, release, resume:
   `account_state.request_full_plan`), a paused account, a held guard, a config reload.
 So after one whole-account plan, the next need only look at the SKUs of movements and
 pushes with ids past that plan's marks, plus the SKUs it found out of step (they may
-still be); a read, an operator change, a held guard and a new process start over with a
-whole-account plan, and so does every `FULL_PLAN_S`, as a net for what this list misses.
+still be) and those a slice read; a whole read, an operator change, a held guard and a
+new process start over with a whole-account plan, and so does every `FULL_PLAN_S`, as a
+net for what this list misses.
 
 On PostgreSQL ids are handed out before commit, so a row can become visible after
 rows with higher ids: the marks used are those of a plan at least `COMMIT_LAG_S` old,
@@ -61,6 +62,14 @@ class PlanMarks:
         """The account's listings were read: its next plan reads them all."""
         with self._lock:
             self._accounts.pop(account, None)
+
+    def touch(self, account: str, sku_ids: set[int]) -> None:
+        """Some of the account's listings were read (a rolling reconcile's slice): their
+        SKUs are looked at by the next plan, whatever the marks say."""
+        with self._lock:
+            st = self._accounts.get(account)
+            if st is not None:
+                st.carry |= sku_ids
 
     def scope(self, session: Session, account: str, gate: PlanGate, now: datetime) -> Scope:
         """What the account's next whole-account push must look at."""

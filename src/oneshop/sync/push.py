@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from oneshop.errors import AuthError, RetryableError
 from oneshop.guard import BulkGuard
-from oneshop.ledger import account_state, catalog, pushes, stock_models
+from oneshop.ledger import account_state, catalog, pausing, pushes, stock_models
 from oneshop.ledger.db import transaction
 from oneshop.sync import results
 from oneshop.sync.marks import PlanMarks
@@ -101,8 +101,9 @@ class Push:
         """What to send: the listings out of step, screened by the bulk guard, logged."""
         rules, scope = self.parts.accounts.rules[account], None
         with transaction(self.parts.sessions) as s:
+            off_sale = pausing.off_sale(s, account, self.parts.clock())  # may end one
             gate = account_state.plan_gate(s, account)
-            if gate.paused:
+            if gate.paused or pausing.on_vacation(s, account):
                 return []
             # A made-to-order week that filled up (or a new week) changes what is wanted;
             # its `capacity` movement brings the SKU into the scope below.
@@ -111,13 +112,15 @@ class Push:
                 scope = self.marks.scope(s, account, gate, self.parts.clock())
                 sku_ids = scope.sku_ids
             todo = [] if sku_ids == [] else catalog.targets(
-                s, account, reserve=rules.reserve, cap=rules.cap, sku_ids=sku_ids)
+                s, account, reserve=rules.reserve, cap=rules.cap, sku_ids=sku_ids,
+                off_sale=off_sale)
         if scope is not None:
             self.marks.planned(account, gate, scope, {t.sku_id for t in todo})
         if decreases_only:
             todo = [t for t in todo if t.observed is None or t.published < t.observed]
-        todo = self.guard.screen(account, todo, self.parts.clock(),
-                                 full=sku_ids is None and not decreases_only)
+        if not off_sale:  # the seller's own pause is no mistake to hold back
+            todo = self.guard.screen(account, todo, self.parts.clock(),
+                                     full=sku_ids is None and not decreases_only)
         if not todo:
             return []
         todo += self._taken_off_sale(account, todo)

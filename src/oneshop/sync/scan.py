@@ -9,7 +9,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import alerts
-from oneshop.ledger import backorder_policy, catalog, stock
+from oneshop.ledger import backorder_policy, catalog, pausing, stock
 from oneshop.ledger.db import transaction
 from oneshop.ledger.drift import fold_drift
 from oneshop.ledger.lowstock import check_low_stock
@@ -19,20 +19,25 @@ from oneshop.sync.notices import report_links, report_unadopted
 from oneshop.sync.parts import Parts
 from oneshop.sync.pull import add_into
 from oneshop.sync.push import Push
+from oneshop.sync.vacation import Vacation
 from oneshop.values import ListingsPage
 
 log = structlog.get_logger("oneshop.engine")
 
 
 class Scan:
-    def __init__(self, parts: Parts, push: Push, *, adopt_new: bool) -> None:
+    def __init__(self, parts: Parts, push: Push, *, adopt_new: bool,
+                 vacation: Vacation | None = None) -> None:
         self.parts = parts
         self.push = push
         self.adopt_new = adopt_new  # `adopt_new = "first_seen"`
+        self.vacation = vacation
 
     def catalog(self, account: str, *, link: bool) -> int:
-        """Read every listing, a page per transaction; how many were read."""
-        count, edits = self._fold_pages(account)
+        """Read every listing, a page per transaction; how many were read. While the
+        channel holds the shop off sale itself (vacation), no hand edit is folded in."""
+        away = self.vacation.check(account) if self.vacation is not None else False
+        count, edits = self._fold_pages(account, fold=not away)
         self.push.marks.forget(account)  # what was read may be out of step anywhere
         if link:
             edits.update(self._link(account))
@@ -49,17 +54,28 @@ class Scan:
         not read keeps its belief and its sighting: unread is not drift."""
         connector = self.parts.accounts.connectors[account]
         assert isinstance(connector, RollingCatalog)
-        count, edits = self._fold_pages(account, connector.fetch_listings_by_ids(external_ids))
+        # The vacation state the last whole read or poll recorded (a slice costs no
+        # getShop request; its budget is planned).
+        with self.parts.sessions() as s:
+            away = pausing.on_vacation(s, account)
+        read: set[int] = set()
+        count, edits = self._fold_pages(account, connector.fetch_listings_by_ids(external_ids),
+                                        fold=not away, read=read)
+        # What was read may be out of step: those SKUs only (a slice is a small part).
+        self.push.marks.touch(account, read)
         if edits:
             self.push.skus(edits)
-        self.push.account(account, decreases_only=True)
+        if read:
+            self.push.account(account, sku_ids=sorted(read), decreases_only=True)
         log.debug("catalog.sliced", account=account, asked=len(external_ids),
                   listings=count, edits=len(edits))
         return count
 
-    def _fold_pages(self, account: str, pages: Iterable[ListingsPage] | None = None
+    def _fold_pages(self, account: str, pages: Iterable[ListingsPage] | None = None, *,
+                    fold: bool = True, read: set[int] | None = None
                     ) -> tuple[int, dict[int, int]]:
-        """How many listings were read, and the hand edits folded in by SKU id."""
+        """How many listings were read, and the hand edits folded in by SKU id; `read`
+        collects the SKUs of the bound listings read."""
         edits: dict[int, int] = {}
         count = 0
         rules = self.parts.accounts.rules[account]
@@ -72,12 +88,14 @@ class Scan:
                 alerts.reject(s, account, "listings", page.rejected, now)
                 backorder_policy.check_page(s, account, page.listings,
                                             {i.external_id: i.sku_id for i in seen}, now)
-                adopted = fold_drift(s, account, seen, rules, now)
+                adopted = fold_drift(s, account, seen, rules, now) if fold else {}
                 # An adopted edit can take a SKU below 0 too (sales it did not know of).
                 check_oversells(s, adopted, now)
                 check_low_stock(s, self.parts.low_stock, adopted, now)
                 add_into(edits, adopted)
             count += len(seen)
+            if read is not None:
+                read.update(i.sku_id for i in seen if i.sku_id is not None)
         return count, edits
 
     def _link(self, account: str) -> dict[int, int]:
