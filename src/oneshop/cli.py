@@ -122,5 +122,9 @@ from oneshop import cli_service, cli_shop, cli_stock  # noqa: E402  (they join t
 for _commands in (cli_service, cli_stock, cli_shop):
     _commands.register(cli)
 
+from oneshop import cli_listings  # noqa: E402  (ignore, unignore)
+
+cli_listings.register(cli)
+
 if __name__ == "__main__":
     main()

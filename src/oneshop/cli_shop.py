@@ -194,7 +194,9 @@ def listings(ctx: click.Context, account: str | None) -> None:
 def link_cmd(ctx: click.Context, account: str, listing: str, sku: str, create: bool,
              rebind: bool) -> None:
     """Bind a channel listing to a SKU by hand (reads the listing from the channel when
-    oneshop has not seen it yet). Its sales since the takeover are booked to the SKU."""
+    oneshop has not seen it yet). Its sales since the takeover, kept pending while it was
+    unbound, are booked to the SKU once, with their order times, and the decrease is pushed
+    to every channel at once."""
     from oneshop import app as app_mod
     from oneshop.listings import link_listing
 
@@ -227,18 +229,20 @@ def unlink_cmd(ctx: click.Context, account: str, listing: str) -> None:
 @click.pass_context
 def status(ctx: click.Context, as_json: bool, wide: bool) -> None:
     """Channels (last poll, lag, failures, budget) and listings: what each channel showed
-    at its last read, what oneshop wants it to show, and drift until it is resolved."""
-    from oneshop import reports, status_view
+    at its last read, what oneshop wants it to show, and drift until it is resolved;
+    ignored listings and sales waiting for a link. Changes nothing."""
+    from oneshop import listing_status, reports, status_view
     from oneshop.app import utcnow
 
     cfg = _config(ctx)
     with _ledger(cfg) as ledger, ledger.sessions() as s:
         now = utcnow()
         data = {"channels": reports.channels(s, cfg, now),
-                "skus": status_view.skus(s, cfg, now)}
+                "skus": status_view.skus(s, cfg, now), **listing_status.collect(s)}
 
     def render() -> None:
         status_view.render(data, wide=wide)
+        listing_status.render(data)
 
     _emit(data, as_json, render)
 

@@ -111,6 +111,20 @@ class AccountConfig(Strict):
     webhook_secret: SecretRef | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
     secrets: dict[str, SecretRef] = Field(default_factory=dict)
+    ignore: list[str] = Field(default_factory=list, description=(
+        "globs on the channel SKU (fnmatch, case-sensitive), e.g. [\"SAMPLE-*\", \"*-DRAFT\"]: "
+        "matching listings are never written or reconciled; their orders move no stock"))
+    duplicate_skus: Literal["refuse", "bind_all"] = Field("refuse", description=(
+        "one SKU on several listings of this channel: bind none and alert (refuse), or "
+        "bind every one of them and tell each the same quantity (bind_all)"))
+
+    @field_validator("ignore")
+    @classmethod
+    def _globs(cls, value: list[str]) -> list[str]:
+        problem = rules.ignore_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class FileConfig(Strict):

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from oneshop.ledger import binding, takeover
+from oneshop.ledger import binding, ignore, takeover
 from oneshop.ledger import models as m
 from oneshop.ledger.bulk import insert, table_of
 from oneshop.ledger.stock import ensure_skus
@@ -126,29 +126,35 @@ class Linked:
     duplicates: dict[str, list[str]]
     created: list[str]
     adopted: dict[str, int] = field(default_factory=dict)  # sku -> count, first seen here
+    ignored: list[str] = field(default_factory=list)  # newly ignored by the account's globs
 
 
 def auto_link(session: Session, account: str, now: datetime, *,
-              adopt_new: bool = False) -> Linked:
+              adopt_new: bool = False, rules: ignore.ListingRules | None = None) -> Linked:
     """Bind unbound listings whose channel SKU is unique in the account (exact match).
 
     Binding is not stock: a SKU created here starts unknown and is never published until
     it is adopted. With `adopt_new` (the account was taken over, `adopt_new =
     "first_seen"`), a SKU not adopted yet is adopted from the quantity this channel shows
     now, and the listing's sales up to the channel's current order time are history.
+
+    rules: the account's `ignore` globs (applied first: an ignored listing is never
+    bound) and `duplicate_skus` (with `bind_all`, every listing of a SKU is bound).
     """
-    rows = session.execute(select(m.Binding.id, m.Binding.external_id, m.Binding.channel_sku,
-                                  m.Binding.sku_id, m.Binding.observed_qty, m.Binding.title,
-                                  m.Binding.bound_by)
-                           .where(m.Binding.account == account)).all()
-    counts = Counter(r.channel_sku for r in rows if r.channel_sku)
+    rules = rules or ignore.ListingRules()
     result = Linked(linked=[], no_sku=[], duplicates={}, created=[])
+    result.ignored = ignore.apply_globs(session, account, rules, now)[0]
+    rows = [r for r in session.execute(
+        select(m.Binding.id, m.Binding.external_id, m.Binding.channel_sku, m.Binding.sku_id,
+               m.Binding.observed_qty, m.Binding.title, m.Binding.bound_by, m.Binding.ignored)
+        .where(m.Binding.account == account)).all() if r.ignored not in ignore.IGNORED]
+    counts = Counter(r.channel_sku for r in rows if r.channel_sku)
     for r in rows:
-        if r.channel_sku and counts[r.channel_sku] > 1:
+        if r.channel_sku and counts[r.channel_sku] > 1 and not rules.bind_all:
             result.duplicates.setdefault(r.channel_sku, []).append(r.external_id)
     # A listing unlinked by hand stays unlinked until it is linked by hand.
     todo = [r for r in rows if r.sku_id is None and r.channel_sku
-            and counts[r.channel_sku] == 1 and r.bound_by != UNLINKED]
+            and (counts[r.channel_sku] == 1 or rules.bind_all) and r.bound_by != UNLINKED]
     result.no_sku = [r.external_id for r in rows if not r.channel_sku]
     if not todo:
         return result
@@ -164,13 +170,18 @@ def auto_link(session: Session, account: str, now: datetime, *,
         sku_id = ids[r.channel_sku]
         if r.channel_sku not in known:
             result.created.append(r.channel_sku)
-        if adopt_new and known.get(r.channel_sku) is None and r.observed_qty is not None:
-            # Its sales so far are in the count: they are history, on this listing only.
-            session.execute(update(b).where(b.c.id == r.id).values(history_until=cutoff))
+        # (`bind_all`: the first listing of a new SKU gives the count; an unignored
+        # listing never does on its own, see ignore.py.)
+        if (adopt_new and known.get(r.channel_sku) is None and r.observed_qty is not None
+                and r.channel_sku not in result.adopted
+                and r.ignored not in ignore.NOT_ADOPTED_HERE):
             result.adopted[r.channel_sku] = r.observed_qty
             takeover.adopt_count(session, sku_id=sku_id, quantity=r.observed_qty,
                                  key=f"count:init:{r.channel_sku}",
                                  reason=f"first seen on {account}", now=now, account=account)
+        if r.channel_sku in result.adopted:
+            # Its sales so far are in the count: they are history, on this listing only.
+            session.execute(update(b).where(b.c.id == r.id).values(history_until=cutoff))
         takeover.book_pending(session, account, r.external_id, sku_id,
                               counted=r.channel_sku in result.adopted)
         result.linked.append((r.external_id, r.channel_sku))

@@ -138,6 +138,10 @@ class Binding(Base):
     # as opposed to observed_qty, what we believe it shows now (it follows sales).
     read_qty: Mapped[int | None] = mapped_column(Integer)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Ignored listings (ledger/ignore.py): "hand" (`oneshop ignore`), "config" (an
+    # account's `ignore` glob), "resumed" (ignored once, then not: never adopted from the
+    # channel on its own); NULL: never ignored.
+    ignored: Mapped[str | None] = mapped_column(String(20))
 
 
 class Order(Base):

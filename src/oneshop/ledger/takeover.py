@@ -55,6 +55,9 @@ def taken_over(session: Session) -> list[str]:
                                 .order_by(m.AccountState.account)))
 
 
+PENDING_REASON = "pending until the listing was linked"
+
+
 def book_pending(session: Session, account: str, external_id: str, sku_id: int, *,
                  counted: bool = False) -> int:
     """Book the sales already recorded for a listing while it was bound to no SKU, under
@@ -85,9 +88,9 @@ def book_pending(session: Session, account: str, external_id: str, sku_id: int, 
                                   source_key=key, account=account,
                                   reason=history.BEFORE_TAKEOVER)
             continue
-        booked += stock.record_movement(session, sku_id=sku_id, kind="sale", delta=-quantity,
-                                        source_key=key, account=account,
-                                        reason="booked when the listing was linked")
+        # Stamped with the order's own time: the SKU's history shows when it sold.
+        booked += len(stock.fold_into_on_hand(session, stock.send_movements(session, [(
+            sku_id, "sale", -quantity, key, account, order, PENDING_REASON)], created_at)()))
     return booked
 
 

@@ -1,0 +1,26 @@
+"""bindings: listings the seller ignores (never written, never reconciled, no stock)
+
+Revision ID: 0010
+Revises: 0006
+Create Date: 2026-12-02 16:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("bindings", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("ignored", sa.String(length=20), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("bindings", schema=None) as batch_op:
+        batch_op.drop_column("ignored")
