@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from oneshop import app as app_mod
 from oneshop.config import Config
 from oneshop.errors import OneshopError
-from oneshop.ledger import catalog, takeover, views
+from oneshop.ledger import catalog, ignore, takeover, views
 from oneshop.ledger.db import transaction
 
 
@@ -43,10 +43,12 @@ class Takeover:
     not_adopted: list[str]  # bound SKUs the source shows no quantity for
     watermarks: dict[str, str]
     settled: bool
+    # account -> ignored listings (globs, `oneshop ignore`): never adopted, never written
+    ignored: dict[str, list[str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "settled": self.settled, "watermarks": self.watermarks,
-                "not_adopted": self.not_adopted,
+                "not_adopted": self.not_adopted, "ignored": self.ignored,
                 "skus": [{"sku": a.sku, "count": a.count, "delta": a.delta,
                           "source": a.source,
                           "moves": {acc: {"shows": was, "will_show": to}
@@ -110,6 +112,8 @@ def _record(application: app_mod.App, source: str | None, *, force: bool,
         report.watermarks = {account: at.isoformat()
                              for account, at in takeover.watermarks(s).items()}
         moves = _moves(s, application)
+        for account, ext, *_ in ignore.ignored_listings(s):
+            report.ignored.setdefault(account, []).append(ext)
     report.skus = [Adopted(sku=a.sku, count=a.count, delta=a.delta, source=a.source,
                            moves=moves.get(a.sku, {})) for a in report.skus]
     return report
@@ -174,6 +178,8 @@ class Plan:
     skus: list[Planned]
     unlinked: dict[str, int]  # account -> listings with no SKU to bind by
     adopted: list[str]  # accounts taken over already
+    # account -> listings ignored (globs, `oneshop ignore`): adoption leaves them out
+    ignored: dict[str, list[str]] = field(default_factory=dict)
 
 
 def plan(cfg: Config) -> Plan:
@@ -198,14 +204,23 @@ def _plan(s: Session, application: app_mod.App,
     shows: dict[str, dict[str, int | None]] = {}
     off: set[tuple[str, str]] = set()  # (sku, account) off sale: no count to adopt
     unlinked: dict[str, int] = {}
+    ignored: dict[str, list[str]] = {}
     for account, listings in listed.items():
+        rules = application.accounts.rules[account].listings
+        by_hand = ignore.ignored_ids(s, account)
         for li in listings:
             sku_id = bound.get((account, li.external_id))
             sku = skus[sku_id].sku if sku_id in skus else li.sku
+            if li.external_id in by_hand or (sku_id is None and rules.ignores(li.sku)):
+                ignored.setdefault(account, []).append(li.external_id)
+                continue
             if not sku:
                 unlinked[account] = unlinked.get(account, 0) + 1
                 continue
-            shows.setdefault(sku, {})[account] = li.quantity
+            # `duplicate_skus = "bind_all"`: the lowest of the account's listings counts.
+            was = shows.setdefault(sku, {}).get(account)
+            shows[sku][account] = (li.quantity if was is None or li.quantity is None
+                                   else min(was, li.quantity))
             if li.state in NO_COUNT_STATES:
                 off.add((sku, account))
     out = []
@@ -223,4 +238,4 @@ def _plan(s: Session, application: app_mod.App,
                             for a in by_account} for option, count in options.items()}
         out.append(Planned(sku=sku, shows=by_account, ledger=row.on_hand if adopted and row
                            else None, wants=wants, options=options, publish=publish))
-    return Plan(skus=out, unlinked=unlinked, adopted=takeover.taken_over(s))
+    return Plan(skus=out, unlinked=unlinked, adopted=takeover.taken_over(s), ignored=ignored)

@@ -63,7 +63,7 @@ def _show_plan(cfg: Config) -> None:
 
     result = plan(cfg)
     data = {"skus": [p.as_dict() for p in result.skus], "unlinked": result.unlinked,
-            "adopted": result.adopted}
+            "adopted": result.adopted, "ignored": result.ignored}
 
     def render() -> None:
         accounts = list(cfg.accounts)
@@ -82,6 +82,9 @@ def _show_plan(cfg: Config) -> None:
         for account, n in result.unlinked.items():
             click.echo(f"{account}: {n} listing(s) without a SKU: `oneshop listings {account}`, "
                        "then `oneshop link`")
+        for account, ids in result.ignored.items():
+            click.echo(f"{account}: {len(ids)} ignored listing(s) (`ignore` globs, `oneshop "
+                       "ignore`): not adopted, never written")
         click.echo("nothing was written to the ledger or to any channel")
         if not result.adopted:
             click.echo("next: `oneshop adopt --from ACCOUNT` takes that account's counts "
@@ -125,6 +128,9 @@ def adopt(ctx: click.Context, source: str | None, use_min: bool, force: bool,
         if report.not_adopted:
             click.echo(f"not adopted (no quantity on {report.source}): "
                        f"{', '.join(report.not_adopted)}; adopt them --from another account")
+        for account, ids in report.ignored.items():
+            click.echo(f"{account}: {len(ids)} ignored listing(s) not adopted and never "
+                       "written (`oneshop status` lists them)")
         if not report.settled:
             click.echo("warning: sales kept landing during the reads; the counts are the last "
                        "reads, check them with `oneshop status`")
