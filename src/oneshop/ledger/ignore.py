@@ -163,7 +163,6 @@ def _resume(session: Session, account: str, binding_id: int, why: str,
     cutoff = now if seen is None or seen < now else seen
     session.execute(update(m.Binding).where(m.Binding.id == binding_id)
                     .values(ignored=why, history_until=cutoff))
-    # What it showed at our last read is the belief: its own sales while ignored were
-    # never followed, and a stale belief would look like a hand edit to adopt.
-    read = session.execute(select(m.Binding.read_qty).where(m.Binding.id == binding_id)).one()
-    binding.believe_read(session, binding_id, read.read_qty, now)
+    # Its own sales while ignored were never followed: a stale belief would look like a
+    # hand edit to adopt, or like a listing already in step.
+    binding.forget_belief(session, binding_id, now)

@@ -180,6 +180,11 @@ class OrderLine(Base):
     sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    # A line bound to no SKU that its account's takeover read: already in the adopted
+    # counts (history), so a later `oneshop link` never books it. Bound lines need no
+    # flag: their history movement's source key says so.
+    read_at_takeover: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                   server_default=false())
 
 
 class Movement(Base):

@@ -35,7 +35,7 @@ def waiting(session: Session, account: str | None = None) -> list[Waiting]:
     """Per listing (of `account`, or all), the sales a link would book now."""
     q = (select(m.Order.account, m.OrderLine.listing_external_id, m.OrderLine.sku,
                 m.OrderLine.quantity, m.Order.created_at, m.Binding.ignored,
-                m.Binding.history_until)
+                m.Binding.history_until, m.OrderLine.read_at_takeover)
          .join(m.Order, m.Order.id == m.OrderLine.order_id)
          .outerjoin(m.Binding, (m.Binding.account == m.Order.account)
                     & (m.Binding.external_id == m.OrderLine.listing_external_id))
@@ -44,8 +44,8 @@ def waiting(session: Session, account: str | None = None) -> list[Waiting]:
         q = q.where(m.Order.account == account)
     cutoffs: dict[str, history.Cutoffs] = {}
     found: dict[tuple[str, str | None], list[Any]] = {}
-    for acc, listing, sku, qty, created_at, why, own in session.execute(q):
-        if why in ignore.IGNORED:
+    for acc, listing, sku, qty, created_at, why, own, read in session.execute(q):
+        if why in ignore.IGNORED or read:
             continue
         cut = cutoffs.get(acc) or cutoffs.setdefault(acc, history.account_cutoffs(session, acc))
         cutoff = own or cut.watermark

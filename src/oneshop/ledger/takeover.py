@@ -46,6 +46,12 @@ def mark_taken_over(session: Session, account: str, watermark: datetime | None,
     state = account_state(session, account)
     state.adopted_at = now
     state.watermark_at = watermark
+    # Every order the takeover read is history, the newest (at the very watermark) too;
+    # a line with no SKU has no history movement to say so, so it is marked.
+    session.execute(update(m.OrderLine).where(
+        m.OrderLine.sku_id.is_(None), m.OrderLine.order_id.in_(
+            select(m.Order.id).where(m.Order.account == account))).values(
+        read_at_takeover=True))
 
 
 def taken_over(session: Session) -> list[str]:
@@ -68,7 +74,7 @@ def book_pending(session: Session, account: str, external_id: str, sku_id: int, 
     pulled, so they are all in it (history)."""
     pending = session.execute(
         select(m.OrderLine.id, m.OrderLine.external_id, m.OrderLine.quantity,
-               m.Order.external_id, m.Order.created_at)
+               m.Order.external_id, m.Order.created_at, m.OrderLine.read_at_takeover)
         .join(m.Order, m.Order.id == m.OrderLine.order_id)
         .where(m.Order.account == account, m.OrderLine.listing_external_id == external_id,
                m.OrderLine.sku_id.is_(None))).all()
@@ -78,12 +84,13 @@ def book_pending(session: Session, account: str, external_id: str, sku_id: int, 
     own = session.scalar(select(m.Binding.history_until).where(
         m.Binding.account == account, m.Binding.external_id == external_id))
     booked = 0
-    for line_id, line, quantity, order, created_at in pending:
+    for line_id, line, quantity, order, created_at, read in pending:
         session.execute(update(m.OrderLine).where(m.OrderLine.id == line_id)
                         .values(sku_id=sku_id))
         key = f"sale:{account}:{order}:{line}"
         cutoff = own or cutoffs.watermark
-        if counted or not cutoffs.taken_over or (cutoff is not None and created_at < cutoff):
+        if (counted or read or not cutoffs.taken_over
+                or (cutoff is not None and created_at < cutoff)):
             stock.record_movement(session, sku_id=sku_id, kind=history.HISTORY, delta=0,
                                   source_key=key, account=account,
                                   reason=history.BEFORE_TAKEOVER)
