@@ -85,7 +85,7 @@ def link_listing(app: App, account: str, listing: str, sku: str, *, create: bool
                                f"to move it to {sku}")
         sku_id = stock.ensure_skus(s, {sku: ""})[sku]
         before = stock.on_hand(s, sku_id)
-        catalog.link(s, account, listing, sku)
+        catalog.link(s, account, listing, sku, now)
         delta = stock.on_hand(s, sku_id) - before
         check_oversells(s, {sku_id: delta} if delta else {}, now)
         alerts.resolve(s, "unlinked_listing", now=now, account=account, subject=listing)

@@ -13,6 +13,7 @@ read showed (`catalog.upsert_listings`), or a zero-stock policy's answer.
 | --------------------------- | ------------------------- | ------------------------------ |
 | unknown (observed NULL)     | a new listing, unread;    | `believe_first_read`           |
 |                             | `forget_belief`           |                                |
+| read, less sales since      | `believe_bound` (a link)  | as in step                     |
 | in step (observed = wanted) | `confirm_written`         | a sale, a stock change         |
 | sighted (drift_seen)        | `suspect_hand_edit`       | `fold_hand_edit`, a read that  |
 |                             |                           | explains it (`believe_read`…)  |
@@ -156,6 +157,12 @@ def forget_belief(s: Session, binding_id: int, now: datetime) -> None:
     nobody followed it, so nothing is believed until the next read or written push."""
     _write(s, binding_id, None, now, drift_seen=None, raced_qty=0, held_qty=None,
            **_SETTLED)
+
+
+def believe_bound(s: Session, binding_id: int, shows: int | None, now: datetime) -> None:
+    """A listing bound now, after a time unbound: nobody followed its sales meanwhile,
+    so the belief is its last read less its own sales since (`catalog.refresh_bound`)."""
+    _write(s, binding_id, shows, now, drift_seen=None, raced_qty=0, held_qty=None)
 
 
 def believe_read(s: Session, binding_id: int, shows: int | None, now: datetime) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from oneshop.ledger import binding, ignore, takeover
+from oneshop.ledger import binding, ignore, pending, takeover
 from oneshop.ledger import models as m
 from oneshop.ledger.bulk import insert, table_of
 from oneshop.ledger.stock import ensure_skus
@@ -165,6 +165,7 @@ def auto_link(session: Session, account: str, now: datetime, *,
     session.execute(update(b).where(b.c.id == bindparam("bid"))
                     .values(sku_id=bindparam("sid"), bound_by="auto"),
                     [{"bid": r.id, "sid": ids[r.channel_sku]} for r in todo])
+    refresh_bound(session, account, [r.id for r in todo], now)
     cutoff = takeover.channel_time(session, account) if adopt_new else None
     for r in todo:
         sku_id = ids[r.channel_sku]
@@ -227,7 +228,24 @@ def targets(session: Session, account: str, *, reserve: int, cap: int | None,
     return out
 
 
-def link(session: Session, account: str, external_id: str, sku: str) -> bool:
+def refresh_bound(session: Session, account: str, binding_ids: Sequence[int],
+                  now: datetime) -> None:
+    """Listings just bound that were read since we last believed anything of them (they
+    sat unbound): believe the last read less their own sales since, or a sale the channel
+    took off itself would look like a hand edit (and be deducted twice)."""
+    for chunk in range(0, len(binding_ids), CHUNK):
+        stale = session.execute(select(m.Binding.id, m.Binding.external_id,
+                                       m.Binding.read_qty, m.Binding.read_at)
+                                .where(m.Binding.id.in_(binding_ids[chunk:chunk + CHUNK]),
+                                       m.Binding.read_at > m.Binding.observed_at)).all()
+        for bid, ext, read_qty, read_at in stale:
+            shows = (None if read_qty is None or read_at is None
+                     else read_qty - pending.sold_since(session, account, ext, read_at))
+            binding.believe_bound(session, bid, shows, now)
+
+
+def link(session: Session, account: str, external_id: str, sku: str,
+         now: datetime | None = None) -> bool:
     """Bind by hand; False when the listing is unknown.
 
     Sales already recorded for the listing while it was unbound are booked now (by the
@@ -240,6 +258,10 @@ def link(session: Session, account: str, external_id: str, sku: str) -> bool:
         .values(sku_id=sku_id, bound_by="manual"))
     if not getattr(res, "rowcount", 0):
         return False
+    bid = session.scalar(select(m.Binding.id).where(m.Binding.account == account,
+                                                    m.Binding.external_id == external_id))
+    assert bid is not None
+    refresh_bound(session, account, [bid], now or m.utcnow())
     takeover.book_pending(session, account, external_id, sku_id)
     return True
 

@@ -7,9 +7,10 @@ times). An ignored listing's lines wait for nothing (ignore.py). Read-only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from oneshop.ledger import history, ignore
@@ -29,6 +30,16 @@ class Waiting:
     def as_dict(self) -> dict[str, Any]:
         return {"account": self.account, "listing": self.listing,
                 "channel_sku": self.channel_sku, "sales": self.sales, "units": self.units}
+
+
+def sold_since(session: Session, account: str, listing: str, since: datetime) -> int:
+    """Units this listing's orders created after `since` sold (whatever they are bound
+    to): what its channel took off its own quantity since then."""
+    return int(session.scalar(
+        select(func.coalesce(func.sum(m.OrderLine.quantity), 0))
+        .join(m.Order, m.Order.id == m.OrderLine.order_id)
+        .where(m.Order.account == account, m.OrderLine.listing_external_id == listing,
+               m.Order.created_at > since)) or 0)
 
 
 def waiting(session: Session, account: str | None = None) -> list[Waiting]:
