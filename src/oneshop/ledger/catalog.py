@@ -230,18 +230,26 @@ def targets(session: Session, account: str, *, reserve: int, cap: int | None,
 
 def refresh_bound(session: Session, account: str, binding_ids: Sequence[int],
                   now: datetime) -> None:
-    """Listings just bound that were read since we last believed anything of them (they
-    sat unbound): believe the last read less their own sales since, or a sale the channel
-    took off itself would look like a hand edit (and be deducted twice)."""
+    """Listings just bound, after a time unbound: nobody followed their sales, so believe
+    the newer of the last read and the old belief, less their own sales since; else a
+    sale the channel took off itself would look like a hand edit (deducted twice)."""
     for chunk in range(0, len(binding_ids), CHUNK):
-        stale = session.execute(select(m.Binding.id, m.Binding.external_id,
-                                       m.Binding.read_qty, m.Binding.read_at)
-                                .where(m.Binding.id.in_(binding_ids[chunk:chunk + CHUNK]),
-                                       m.Binding.read_at > m.Binding.observed_at)).all()
-        for bid, ext, read_qty, read_at in stale:
-            shows = (None if read_qty is None or read_at is None
-                     else read_qty - pending.sold_since(session, account, ext, read_at))
-            binding.believe_bound(session, bid, shows, now)
+        rows = session.execute(select(m.Binding.id, m.Binding.external_id,
+                                      m.Binding.read_qty, m.Binding.read_at,
+                                      m.Binding.observed_qty, m.Binding.observed_at)
+                               .where(m.Binding.id.in_(binding_ids[chunk:chunk + CHUNK]))).all()
+        base = {bid: (read_qty, read_at) if read_at is not None and (
+                    observed_at is None or read_at > observed_at) else (observed_qty, observed_at)
+                for bid, _, read_qty, read_at, observed_qty, observed_at in rows}
+        since = [at for _, at in base.values() if at is not None]
+        if not since:
+            continue
+        sold = pending.sold_after(session, account, [r.external_id for r in rows], min(since))
+        for bid, ext, *_ in rows:
+            qty, at = base[bid]
+            took = sum(n for made, n in sold.get(ext, []) if at is not None and made > at)
+            if took and qty is not None:
+                binding.believe_bound(session, bid, qty - took, now)
 
 
 def link(session: Session, account: str, external_id: str, sku: str,
@@ -253,15 +261,15 @@ def link(session: Session, account: str, external_id: str, sku: str,
     nothing is ever booked twice.
     """
     sku_id = ensure_skus(session, {sku: ""})[sku]
+    was = session.execute(select(m.Binding.id, m.Binding.sku_id).where(
+        m.Binding.account == account, m.Binding.external_id == external_id)).first()
     res = session.execute(update(m.Binding).where(
         m.Binding.account == account, m.Binding.external_id == external_id)
         .values(sku_id=sku_id, bound_by="manual"))
     if not getattr(res, "rowcount", 0):
         return False
-    bid = session.scalar(select(m.Binding.id).where(m.Binding.account == account,
-                                                    m.Binding.external_id == external_id))
-    assert bid is not None
-    refresh_bound(session, account, [bid], now or m.utcnow())
+    if was is not None and was.sku_id is None:  # a rebind's sales were followed all along
+        refresh_bound(session, account, [was.id], now or m.utcnow())
     takeover.book_pending(session, account, external_id, sku_id)
     return True
 

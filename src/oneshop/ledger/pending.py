@@ -6,11 +6,12 @@ times). An ignored listing's lines wait for nothing (ignore.py). Read-only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oneshop.ledger import history, ignore
@@ -32,14 +33,20 @@ class Waiting:
                 "channel_sku": self.channel_sku, "sales": self.sales, "units": self.units}
 
 
-def sold_since(session: Session, account: str, listing: str, since: datetime) -> int:
-    """Units this listing's orders created after `since` sold (whatever they are bound
-    to): what its channel took off its own quantity since then."""
-    return int(session.scalar(
-        select(func.coalesce(func.sum(m.OrderLine.quantity), 0))
-        .join(m.Order, m.Order.id == m.OrderLine.order_id)
-        .where(m.Order.account == account, m.OrderLine.listing_external_id == listing,
-               m.Order.created_at > since)) or 0)
+def sold_after(session: Session, account: str, listings: Sequence[str],
+               since: datetime) -> dict[str, list[tuple[datetime, int]]]:
+    """Per listing, (order time, units) of its order lines made after `since` (whatever
+    they are bound to): what its channel took off its own quantity since then."""
+    out: dict[str, list[tuple[datetime, int]]] = {}
+    if not listings:
+        return out
+    for listing, made, qty in session.execute(
+            select(m.OrderLine.listing_external_id, m.Order.created_at, m.OrderLine.quantity)
+            .join(m.Order, m.Order.id == m.OrderLine.order_id)
+            .where(m.Order.account == account, m.Order.created_at > since,
+                   m.OrderLine.listing_external_id.in_(list(listings)))):
+        out.setdefault(str(listing), []).append((made, int(qty)))
+    return out
 
 
 def waiting(session: Session, account: str | None = None) -> list[Waiting]:
