@@ -11,9 +11,9 @@ read showed (`catalog.upsert_listings`), or a zero-stock policy's answer.
 
 | state (columns)             | entered by                | left by                        |
 | --------------------------- | ------------------------- | ------------------------------ |
-| unknown (observed NULL)     | a new listing, unread;    | `believe_first_read`           |
-|                             | `forget_belief`           |                                |
-| read, less sales since      | `believe_bound` (a link)  | as in step                     |
+| unknown (observed NULL)     | a new listing, unread     | `believe_first_read`           |
+| read, less sales since      | `believe_bound` (bound    | as in step                     |
+|                             | after a time unbound)     |                                |
 | in step (observed = wanted) | `confirm_written`         | a sale, a stock change         |
 | sighted (drift_seen)        | `suspect_hand_edit`       | `fold_hand_edit`, a read that  |
 |                             |                           | explains it (`believe_read`…)  |
@@ -150,13 +150,6 @@ def believe_takeover_reads(s: Session, reads: Sequence[tuple[int, int | None]],
         s.execute(update(b).where(b.c.id == bindparam("bid")).values(
             observed_qty=bindparam("qty"), observed_at=now, drift_seen=None, raced_qty=0,
             held_qty=None), rows)
-
-
-def forget_belief(s: Session, binding_id: int, now: datetime) -> None:
-    """Back to unknown: a listing that resumes after being ignored sold on its own while
-    nobody followed it, so nothing is believed until the next read or written push."""
-    _write(s, binding_id, None, now, drift_seen=None, raced_qty=0, held_qty=None,
-           **_SETTLED)
 
 
 def believe_bound(s: Session, binding_id: int, shows: int | None, now: datetime) -> None:

@@ -32,8 +32,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from oneshop.ledger import binding, takeover
 from oneshop.ledger import models as m
+from oneshop.ledger import takeover
 
 HAND, CONFIG, UNIGNORED, RESUMED = "hand", "config", "unignored", "resumed"
 IGNORED = (HAND, CONFIG)  # the values under which a listing is ignored now
@@ -161,8 +161,7 @@ def _resume(session: Session, account: str, binding_id: int, why: str,
     newest order time and now (a sale made while ignored, not pulled yet, is before it)."""
     seen = takeover.channel_time(session, account)
     cutoff = now if seen is None or seen < now else seen
+    # Its own sales while ignored were never followed: binding it again
+    # (`catalog.auto_link`) believes its last read less those sales (`refresh_bound`).
     session.execute(update(m.Binding).where(m.Binding.id == binding_id)
                     .values(ignored=why, history_until=cutoff))
-    # Its own sales while ignored were never followed: a stale belief would look like a
-    # hand edit to adopt, or like a listing already in step.
-    binding.forget_belief(session, binding_id, now)
