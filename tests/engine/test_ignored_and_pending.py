@@ -22,6 +22,7 @@ from oneshop.adopt import adopt_with
 from oneshop.app import App
 from oneshop.errors import OneshopError
 from oneshop.ledger import models as m
+from oneshop.ledger import views
 from oneshop.listings import ignore_listing, link_listing, read_listings, unignore_listing
 from oneshop.service import Runner
 from oneshop.testing import VirtualClock
@@ -232,6 +233,9 @@ def test_sales_waiting_for_a_link_are_booked_once_with_their_times(rig: Rig) -> 
             & (m.Order.account == m.Movement.account))
             .where(m.Movement.kind == "sale", m.Movement.account == "gumroad")).all()
     assert len(times) == 20 and all(booked == made for booked, made in times)
+    with rig.app.sessions() as s:
+        shown = [e for e in views.history(s, "MUG") or [] if "pending until" in e.detail]
+    assert len(shown) == 20 and {e.kind for e in shown} == {"sale"}
     (row,) = [a for a in rig.alerts("unlinked_listing") if a.fields.get("listing") == loose]
     assert row.resolved_at is not None
 
@@ -248,6 +252,40 @@ def test_sales_waiting_for_a_link_are_booked_once_with_their_times(rig: Rig) -> 
     assert rig.count(m.Movement, m.Movement.kind == "sale") == 20
     with rig.app.sessions() as s:
         assert listing_status.collect(s)["pending"] == []
+
+
+def test_a_glob_removed_resumes_its_listings_without_adopting_them(
+        tmp_path: Path, database_url: str) -> None:
+    """The seller deletes `ignore` from the config: the samples resume like an unignore,
+    their SKU not adopted from the channel (the discovery's `adopt_new` does not apply)."""
+    rig = make_rig(tmp_path, database_url, ignore=GLOBS)
+    try:
+        assert rig.runner.sync_once()
+        rig.sandbox("etsy").sell(rig.ids["SAMPLE-1"]["etsy"], 1)
+        rig.poll_all()
+        rig.app.close()
+        rig.shop.account_options = {}
+        rig.app = rig.shop.build_app(clock=rig.clock.now, sleep=rig.clock.sleep)
+        rig.runner = Runner(rig.app)
+        for kind in KINDS:
+            assert rig.runner.reconcile(kind, link=True)
+        rig.poll_all()
+        with rig.app.sessions() as s:
+            why = {ext: w for ext, w in s.execute(select(m.Binding.external_id,
+                                                         m.Binding.ignored))}
+            assert listing_status.collect(s)["ignored"] == []
+        assert {why[rig.ids["SAMPLE-1"][k]] for k in ("etsy", "shopify")} == {"resumed"}
+        assert rig.count(m.Binding, m.Binding.sku_id.is_not(None), m.Binding.external_id.in_(
+            [rig.ids["SAMPLE-1"][k] for k in ("etsy", "shopify")])) == 2
+        sample = rig.on_hand("SAMPLE-1")
+        with rig.app.sessions() as s:
+            adopted = s.scalar(select(m.Sku.adopted_at).where(m.Sku.sku == "SAMPLE-1"))
+        assert adopted is None and sample == 0, "adopted from the channel on its own"
+        assert rig.count(m.Push, m.Push.sku_id.in_(
+            select(m.Sku.id).where(m.Sku.sku == "SAMPLE-1"))) == 0
+    finally:
+        rig.app.close()
+        rig.shop.close()
 
 
 @pytest.fixture
