@@ -56,10 +56,12 @@ def apply_globs(session: Session, account: str, rules: ListingRules,
                 now: datetime) -> tuple[list[str], list[str]]:
     """Ignore the listings the globs match now, resume those they no longer match;
     returns (newly ignored, resumed) external ids."""
-    rows = session.execute(select(m.Binding.id, m.Binding.external_id, m.Binding.channel_sku,
-                                  m.Binding.ignored)
-                           .where(m.Binding.account == account,
-                                  m.Binding.channel_sku.is_not(None))).all()
+    q = select(m.Binding.id, m.Binding.external_id, m.Binding.channel_sku,
+               m.Binding.ignored).where(m.Binding.account == account,
+                                        m.Binding.channel_sku.is_not(None))
+    if not rules.ignore:  # no glob (most shops): only listings a glob ignored may resume
+        q = q.where(m.Binding.ignored == CONFIG)
+    rows = session.execute(q).all()
     ignored, resumed = [], []
     for bid, ext, sku, why in rows:
         matches = rules.ignores(sku)
