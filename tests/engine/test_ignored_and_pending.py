@@ -220,6 +220,7 @@ def test_sales_waiting_for_a_link_are_booked_once_with_their_times(rig: Rig) -> 
         waiting = listing_status.collect(s)["pending"]
     assert [(w["listing"], w["sales"], w["units"]) for w in waiting] == [(loose, 20, 20)]
 
+    assert rig.runner.reconcile("gumroad")  # a read after the sales: the belief's base
     writes = {k: rig.sandbox(k).writes for k in KINDS}
     note = link_listing(rig.app, "gumroad", loose, "MUG", create=False, rebind=False)
     assert "20 unit(s)" in note

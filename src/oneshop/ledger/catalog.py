@@ -245,10 +245,10 @@ def refresh_bound(session: Session, account: str, binding_ids: Sequence[int],
         if not since:
             continue
         sold = pending.sold_after(session, account, [r.external_id for r in rows], min(since))
-        for bid, ext, *_ in rows:
+        for bid, ext, _, _, believed, _ in rows:
             qty, at = base[bid]
             took = sum(n for made, n in sold.get(ext, []) if at is not None and made > at)
-            if took and qty is not None:
+            if qty is not None and qty - took != believed:
                 binding.believe_bound(session, bid, qty - took, now)
 
 
