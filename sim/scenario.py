@@ -22,6 +22,7 @@ from oneshop.testing import VirtualClock
 from sim.actions import Actions
 from sim.bundles import BundleActions
 from sim.check import check
+from sim.listings import IGNORE, ListingsPlay
 from sim.model import Truth, stock_models_in
 from sim.world import Crash, World, etsy_restocks
 
@@ -66,7 +67,8 @@ class Sim:
         self.trace_lines: list[str] = []
         self.truth = Truth(reserve=self.rng.choice([0, 0, 0, 1]),
                            cap=self.rng.choice([None, None, None, 2]))
-        options: dict[str, Any] = {"poll_seconds": POLL_S, "reserve": self.truth.reserve}
+        options: dict[str, Any] = {"poll_seconds": POLL_S, "reserve": self.truth.reserve,
+                                   "ignore": IGNORE}
         if self.truth.cap is not None:
             options["cap"] = self.truth.cap
         self.world = World(seed, workdir=workdir, clock=self.clock, trace=self.trace,
@@ -74,6 +76,7 @@ class Sim:
         self.world.shop.settings_overrides = {"shopify": {"page_size": 3}}
         self.act = Actions(self.world, self.truth, self.rng, self.trace)
         self.kits = BundleActions(self.act, seed)
+        self.listings = ListingsPlay(seed, self.world, self.truth, self.trace)
         self.crashes = 0
         self.log = io.StringIO()
 
@@ -115,6 +118,7 @@ class Sim:
         started = time.perf_counter()
         self.act.seed_catalog()
         self.kits.seed()
+        self.listings.seed()
         if etsy_restocks(self.seed):
             self.trace("etsy puts cancelled units back (restock_on_cancel)")
         self.act.collect_secrets()
@@ -130,6 +134,7 @@ class Sim:
             self.clock.advance(self.rng.choice([1, 5, 10, 20, 40]))
             self._event()
             self.kits.maybe_sell()
+            self.listings.event(step, self.call)
             now = self.clock.now().timestamp()
             for kind, due in sorted(next_poll.items()):
                 if now >= due:
@@ -140,11 +145,14 @@ class Sim:
                     self.reconcile(kind)
                 next_reconcile = now + RECONCILE_S
             self.act.collect_secrets()
+        self.listings.link(self.call)
         self.quiesce()
         self.act.collect_secrets()
         violations = list(self.truth.violations)
         assert self.world.app is not None
         violations += check(self.world, self.truth, self.log.getvalue())
+        with self.world.app.sessions() as s:
+            violations += self.listings.check(s)
         return Result(seed=self.seed, violations=violations, trace=self.trace_lines,
                       steps=steps, sales=len(self.truth.sales), crashes=self.crashes,
                       seconds=time.perf_counter() - started)

@@ -14,10 +14,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
+from oneshop.ledger.ignore import ListingRules
 from oneshop.protocols import Connector
 
 
@@ -26,6 +27,8 @@ class AccountRules:
     reserve: int = 0
     cap: int | None = None
     hand_edit_policy: str = "adopt"
+    # `ignore` globs, `duplicate_skus`
+    listings: ListingRules = field(default_factory=ListingRules)
 
 
 class Accounts:

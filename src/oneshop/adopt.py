@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from oneshop import app as app_mod
 from oneshop.config import Config
 from oneshop.errors import OneshopError
-from oneshop.ledger import batches, bundles, catalog, stock_models, takeover, views
+from oneshop.ledger import batches, bundles, catalog, ignore, stock_models, takeover, views
 from oneshop.ledger.db import transaction
 from oneshop.values import CHANNEL_BUNDLE
 
@@ -49,11 +49,13 @@ class Takeover:
     bundles: list[str] = field(default_factory=list)
     # SKUs with no count to adopt (stock_models: unlimited, made_to_order) -> their model
     not_counted: dict[str, str] = field(default_factory=dict)
+    # account -> ignored listings (globs, `oneshop ignore`): never adopted, never written
+    ignored: dict[str, list[str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "settled": self.settled, "watermarks": self.watermarks,
                 "not_adopted": self.not_adopted, "not_counted": self.not_counted,
-                "bundles_ignored": self.bundles,
+                "bundles_ignored": self.bundles, "ignored": self.ignored,
                 "skus": [{"sku": a.sku, "count": a.count, "delta": a.delta,
                           "source": a.source,
                           "moves": {acc: {"shows": was, "will_show": to}
@@ -134,6 +136,8 @@ def _record(application: app_mod.App, source: str | None, *, force: bool,
         report.watermarks = {account: at.isoformat()
                              for account, at in takeover.watermarks(s).items()}
         moves = _moves(s, application)
+        for account, ext, *_ in ignore.ignored_listings(s):
+            report.ignored.setdefault(account, []).append(ext)
     report.skus = [Adopted(sku=a.sku, count=a.count, delta=a.delta, source=a.source,
                            moves=moves.get(a.sku, {})) for a in report.skus]
     return report
@@ -204,6 +208,8 @@ class Plan:
     # Listings the channel does not count (no cap, not tracked) whose SKU is not
     # unlimited: never bound by SKU; (account, listing, channel SKU)
     unlimited: list[tuple[str, str, str | None]] = field(default_factory=list)
+    # account -> listings ignored (globs, `oneshop ignore`): adoption leaves them out
+    ignored: dict[str, list[str]] = field(default_factory=dict)
 
 
 def plan(cfg: Config) -> Plan:
@@ -229,10 +235,16 @@ def _plan(s: Session, application: app_mod.App,
     off: set[tuple[str, str]] = set()  # (sku, account) off sale: no count to adopt
     unlinked: dict[str, int] = {}
     candidates: list[tuple[str, str, str | None]] = []
+    ignored: dict[str, list[str]] = {}
     for account, listings in listed.items():
+        rules = application.accounts.rules[account].listings
+        by_hand = ignore.ignored_ids(s, account)
         for li in listings:
             sku_id = bound.get((account, li.external_id))
             sku = skus[sku_id].sku if sku_id in skus else li.sku
+            if li.external_id in by_hand or (sku_id is None and rules.ignores(li.sku)):
+                ignored.setdefault(account, []).append(li.external_id)
+                continue
             if (sku_id is None and stock_models.is_unlimited_candidate(li.quantity, li.state)
                     and (li.sku not in names or names[li.sku].stock_model
                          != stock_models.UNLIMITED)):
@@ -241,7 +253,10 @@ def _plan(s: Session, application: app_mod.App,
             if not sku:
                 unlinked[account] = unlinked.get(account, 0) + 1
                 continue
-            shows.setdefault(sku, {})[account] = li.quantity
+            # `duplicate_skus = "bind_all"`: the lowest of the account's listings counts.
+            was = shows.setdefault(sku, {}).get(account)
+            shows[sku][account] = (li.quantity if was is None or li.quantity is None
+                                   else min(was, li.quantity))
             if li.state in NO_COUNT_STATES:
                 off.add((sku, account))
     out = []
@@ -267,4 +282,4 @@ def _plan(s: Session, application: app_mod.App,
                            else None, wants=wants, options=options, publish=publish,
                            stock=model))
     return Plan(skus=out, unlinked=unlinked, adopted=takeover.taken_over(s),
-                bundles=sorted(kits & set(shows)), unlimited=candidates)
+                bundles=sorted(kits & set(shows)), unlimited=candidates, ignored=ignored)

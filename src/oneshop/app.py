@@ -27,11 +27,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop import lock
 from oneshop.accounts import AccountRules, Accounts
-from oneshop.config import Config
+from oneshop.config import AccountConfig, Config
 from oneshop.engine import SyncEngine
 from oneshop.ledger import batches, bundles, schema, stock_models
 from oneshop.ledger import models as m
 from oneshop.ledger.db import make_engine, transaction
+from oneshop.ledger.ignore import ListingRules
 from oneshop.ledger.lowstock import rules_from
 from oneshop.ledger.stock import ensure_skus
 from oneshop.protocols import Clock, Connector, ConnectorContext, Sleep
@@ -199,7 +200,8 @@ def _build(config: Config, ledger: Ledger, *, clock: Clock, sleep: Sleep,
         )
         connectors[name] = account.factory.build(account.settings, ctx)
         rules[name] = AccountRules(reserve=account.config.reserve, cap=account.config.cap,
-                                   hand_edit_policy=account.config.hand_edit_policy)
+                                   hand_edit_policy=account.config.hand_edit_policy,
+                                   listings=listing_rules(account.config))
     accounts = Accounts(ledger.db, connectors, rules)
     service = config.file.service
     engine = SyncEngine(ledger.sessions, accounts, clock=clock,
@@ -207,6 +209,12 @@ def _build(config: Config, ledger: Ledger, *, clock: Clock, sleep: Sleep,
                         bulk_guard_share=service.bulk_guard_share,
                         low_stock=rules_from(service, config.file.skus))
     return App(config=config, ledger=ledger, accounts=accounts, engine=engine, clock=clock)
+
+
+def listing_rules(account: AccountConfig) -> ListingRules:
+    """An account's `ignore` globs and `duplicate_skus` policy."""
+    return ListingRules(ignore=tuple(account.ignore),
+                        bind_all=account.duplicate_skus == "bind_all")
 
 
 def apply_sku_overrides(sessions: sessionmaker[Session], config: Config) -> None:

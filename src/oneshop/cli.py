@@ -126,5 +126,9 @@ from oneshop import cli_operate  # noqa: E402  (pause, batches, undo)
 
 cli_operate.register(cli)
 
+from oneshop import cli_listings  # noqa: E402  (ignore, unignore)
+
+cli_listings.register(cli)
+
 if __name__ == "__main__":
     main()

@@ -65,7 +65,8 @@ def _show_plan(cfg: Config) -> None:
     data = {"skus": [p.as_dict() for p in result.skus], "unlinked": result.unlinked,
             "adopted": result.adopted, "bundles_ignored": result.bundles,
             "unlimited_candidates": [{"account": a, "listing": e, "sku": k}
-                                     for a, e, k in result.unlimited]}
+                                     for a, e, k in result.unlimited],
+            "ignored": result.ignored}
 
     def render() -> None:
         accounts = list(cfg.accounts)
@@ -93,6 +94,9 @@ def _show_plan(cfg: Config) -> None:
             click.echo(f"{account}: {listing} ({sku or 'no SKU'}) is sold without a count: "
                        f'an unlimited candidate, not bound; set stock = "unlimited" on '
                        f"[skus.\"{sku or 'SKU'}\"] to sync its orders")
+        for account, ids in result.ignored.items():
+            click.echo(f"{account}: {len(ids)} ignored listing(s) (`ignore` globs, `oneshop "
+                       "ignore`): not adopted, never written")
         click.echo("nothing was written to the ledger or to any channel")
         if not result.adopted:
             click.echo("next: `oneshop adopt --from ACCOUNT` takes that account's counts "
@@ -143,6 +147,9 @@ def adopt(ctx: click.Context, source: str | None, use_min: bool, force: bool,
         if report.bundles:
             click.echo(f"bundles ignored (no stock of their own; each shows what its "
                        f"components make): {', '.join(report.bundles)}")
+        for account, ids in report.ignored.items():
+            click.echo(f"{account}: {len(ids)} ignored listing(s) not adopted and never "
+                       "written (`oneshop status` lists them)")
         if not report.settled:
             click.echo("warning: sales kept landing during the reads; the counts are the last "
                        "reads, check them with `oneshop status`")
@@ -227,7 +234,9 @@ def listings(ctx: click.Context, account: str | None) -> None:
 def link_cmd(ctx: click.Context, account: str, listing: str, sku: str, create: bool,
              rebind: bool, reason: str | None) -> None:
     """Bind a channel listing to a SKU by hand (reads the listing from the channel when
-    oneshop has not seen it yet). Its sales since the takeover are booked to the SKU."""
+    oneshop has not seen it yet). Its sales since the takeover, kept pending while it was
+    unbound, are booked to the SKU once, with their order times, and the decrease is pushed
+    to every channel at once."""
     from oneshop import app as app_mod
     from oneshop.listings import link_listing
 
@@ -265,8 +274,9 @@ def unlink_cmd(ctx: click.Context, account: str, listing: str, reason: str | Non
 @click.pass_context
 def status(ctx: click.Context, as_json: bool, wide: bool) -> None:
     """Channels (last poll, lag, failures, budget) and listings: what each channel showed
-    at its last read, what oneshop wants it to show, and drift until it is resolved."""
-    from oneshop import planview, reports, status_view
+    at its last read, what oneshop wants it to show, and drift until it is resolved;
+    ignored listings and sales waiting for a link. Changes nothing."""
+    from oneshop import listing_status, planview, reports, status_view
     from oneshop.app import utcnow
 
     cfg = _config(ctx)
@@ -274,11 +284,13 @@ def status(ctx: click.Context, as_json: bool, wide: bool) -> None:
         now = utcnow()
         data = {"channels": reports.channels(s, cfg, now),
                 "skus": status_view.skus(s, cfg, now),
-                "unlimited_candidates": status_view.unlimited_candidates(s)}
+                "unlimited_candidates": status_view.unlimited_candidates(s),
+                **listing_status.collect(s)}
         data["plans"] = planview.plans(s, cfg)
 
     def render() -> None:
         status_view.render(data, wide=wide)
+        listing_status.render(data)
         planview.render(data["plans"])
 
     _emit(data, as_json, render)

@@ -181,6 +181,20 @@ class AccountConfig(Strict):
         "a channel with a daily API budget (Etsy) polls orders as often as its budget "
         "allows, down to this; `poll_seconds` is then the slowest it polls on its own "
         "(the lower of the two wins)"))
+    ignore: list[str] = Field(default_factory=list, description=(
+        "globs on the channel SKU (fnmatch, case-sensitive), e.g. [\"SAMPLE-*\", \"*-DRAFT\"]: "
+        "matching listings are never written or reconciled; their orders move no stock"))
+    duplicate_skus: Literal["refuse", "bind_all"] = Field("refuse", description=(
+        "one SKU on several listings of this channel: bind none and alert (refuse), or "
+        "bind every one of them and tell each the same quantity (bind_all)"))
+
+    @field_validator("ignore")
+    @classmethod
+    def _globs(cls, value: list[str]) -> list[str]:
+        problem = rules.ignore_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class FileConfig(Strict):

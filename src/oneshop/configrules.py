@@ -83,6 +83,20 @@ def database_url_problem(url: str) -> str | None:
     return None
 
 
+def ignore_problem(globs: list[str]) -> str | None:
+    """What is wrong with an account's `ignore` globs, if anything."""
+    for glob in globs:
+        if not glob.strip():
+            return "an empty glob would match nothing; remove it"
+        if glob != glob.strip():
+            return f"glob {glob!r} starts or ends with spaces: SKUs are matched exactly"
+        if len(glob) > 255:
+            return "a glob is at most 255 characters (a SKU's length)"
+    if len(set(globs)) != len(globs):
+        return "a glob is given twice"
+    return None
+
+
 def same_store(identities: Mapping[str, str | None]) -> list[tuple[list[str], str]]:
     """Groups of two or more accounts whose connectors name the same store."""
     by_store: dict[str, list[str]] = {}

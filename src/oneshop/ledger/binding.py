@@ -12,6 +12,8 @@ read showed (`catalog.upsert_listings`), or a zero-stock policy's answer.
 | state (columns)             | entered by                | left by                        |
 | --------------------------- | ------------------------- | ------------------------------ |
 | unknown (observed NULL)     | a new listing, unread     | `believe_first_read`           |
+| read, less sales since      | `believe_bound` (bound    | as in step                     |
+|                             | after a time unbound)     |                                |
 | in step (observed = wanted) | `confirm_written`         | a sale, a stock change         |
 | sighted (drift_seen)        | `suspect_hand_edit`       | `fold_hand_edit`, a read that  |
 |                             |                           | explains it (`believe_read`…)  |
@@ -148,6 +150,12 @@ def believe_takeover_reads(s: Session, reads: Sequence[tuple[int, int | None]],
         s.execute(update(b).where(b.c.id == bindparam("bid")).values(
             observed_qty=bindparam("qty"), observed_at=now, drift_seen=None, raced_qty=0,
             held_qty=None), rows)
+
+
+def believe_bound(s: Session, binding_id: int, shows: int | None, now: datetime) -> None:
+    """A listing bound now, after a time unbound: nobody followed its sales meanwhile,
+    so the belief is its last read less its own sales since (`catalog.refresh_bound`)."""
+    _write(s, binding_id, shows, now, drift_seen=None, raced_qty=0, held_qty=None)
 
 
 def believe_read(s: Session, binding_id: int, shows: int | None, now: datetime) -> None:

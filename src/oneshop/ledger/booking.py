@@ -45,7 +45,8 @@ class Booked:
 
 def record_orders(session: Session, account: str, orders: Sequence[Order], *,
                   blind_writes: Callable[[str], str] | None = None,
-                  cutoffs: Cutoffs | None = None, now: datetime | None = None) -> Booked:
+                  cutoffs: Cutoffs | None = None, now: datetime | None = None,
+                  ignores: Callable[[str | None], bool] | None = None) -> Booked:
     """Record a page of orders: order book rows, lines, and their stock movements.
 
     cutoffs: the account's takeover state as `account_cutoffs` read it for this pull.
@@ -55,6 +56,8 @@ def record_orders(session: Session, account: str, orders: Sequence[Order], *,
     taken off what we believe the channel shows (races.py). It maps a listing's
     external id to the prefix shared by every listing one write replaces (an Etsy
     listing's variants).
+    ignores: the account's `ignore` globs; a line of a listing not recorded yet whose SKU
+    they match is not matched to a SKU by its text (ignore.py).
     """
     booked = Booked()
     if not orders:
@@ -65,7 +68,7 @@ def record_orders(session: Session, account: str, orders: Sequence[Order], *,
     by_listing, by_sku = _line_targets(session, account, orders)
     rows = _PageRows(account=account, by_listing=by_listing, by_sku=by_sku,
                      cutoffs=load_cutoffs(session, account, orders, cutoffs),
-                     kits=bundles.load(session))
+                     kits=bundles.load(session), ignores=ignores or _nothing)
     with bulk.pipelined(session):
         order_ids = _upsert_orders(session, account, orders)
         for order in orders:
@@ -93,6 +96,7 @@ class _PageRows:
     channel: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> (binding, Δ)
     sold_at: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # (listing, made)
     unlinked: list[tuple[str | None, str | None]] = field(default_factory=list)
+    ignores: Callable[[str | None], bool] = field(default=lambda _sku: False)
 
     def add(self, order: Order) -> None:
         resolved = {line.external_id: self._add_line(order, line) for line in order.lines}
@@ -115,7 +119,8 @@ class _PageRows:
         """The line's row and its sale; returns what the line resolved to."""
         known = self.by_listing.get(line.listing_external_id or "")
         binding_id, sku_id = known or (None, None)
-        if known is None and line.sku:  # no listing we know: match the SKU exactly
+        if known is None and line.sku and not self.ignores(line.sku):
+            # No listing we know: match the SKU exactly.
             sku_id = self.by_sku.get(line.sku)
         ext = order.external_id
         self.lines.append([ext, line.external_id, line.sku, line.listing_external_id,
@@ -144,6 +149,10 @@ class _PageRows:
         moves = bundles.expand(self.kits, sku_id, kind, delta, key, reason)
         self.moves += [(sid, kind, d, k, self.account, ext, why) for sid, d, k, why in moves]
         return moves[0][2]
+
+
+def _nothing(_sku: str | None) -> bool:
+    return False
 
 
 def _send(session: Session, rows: _PageRows,

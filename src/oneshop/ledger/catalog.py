@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from oneshop.ledger import account_state, binding, bundles, stock_models, takeover
+from oneshop.ledger import account_state, binding, bundles, ignore, pending, stock_models, takeover
 from oneshop.ledger import models as m
 from oneshop.ledger.bulk import insert, table_of
 from oneshop.ledger.stock import ensure_skus
@@ -127,29 +127,35 @@ class Linked:
     created: list[str]
     adopted: dict[str, int] = field(default_factory=dict)  # sku -> count, first seen here
     unlimited: list[str] = field(default_factory=list)  # unlimited candidates left unbound
+    ignored: list[str] = field(default_factory=list)  # newly ignored by the account's globs
 
 
 def auto_link(session: Session, account: str, now: datetime, *,
-              adopt_new: bool = False) -> Linked:
+              adopt_new: bool = False, rules: ignore.ListingRules | None = None) -> Linked:
     """Bind unbound listings whose channel SKU is unique in the account (exact match).
 
     Binding is not stock: a SKU created here starts unknown and is never published until
     it is adopted. With `adopt_new` (the account was taken over, `adopt_new =
     "first_seen"`), a SKU not adopted yet is adopted from the quantity this channel shows
     now, and the listing's sales up to the channel's current order time are history.
+
+    rules: the account's `ignore` globs (applied first: an ignored listing is never
+    bound) and `duplicate_skus` (with `bind_all`, every listing of a SKU is bound).
     """
-    rows = session.execute(select(m.Binding.id, m.Binding.external_id, m.Binding.channel_sku,
-                                  m.Binding.sku_id, m.Binding.observed_qty, m.Binding.title,
-                                  m.Binding.bound_by)
-                           .where(m.Binding.account == account)).all()
-    counts = Counter(r.channel_sku for r in rows if r.channel_sku)
+    rules = rules or ignore.ListingRules()
     result = Linked(linked=[], no_sku=[], duplicates={}, created=[])
+    result.ignored = ignore.apply_globs(session, account, rules, now)[0]
+    rows = [r for r in session.execute(
+        select(m.Binding.id, m.Binding.external_id, m.Binding.channel_sku, m.Binding.sku_id,
+               m.Binding.observed_qty, m.Binding.title, m.Binding.bound_by, m.Binding.ignored)
+        .where(m.Binding.account == account)).all() if r.ignored not in ignore.IGNORED]
+    counts = Counter(r.channel_sku for r in rows if r.channel_sku)
     for r in rows:
-        if r.channel_sku and counts[r.channel_sku] > 1:
+        if r.channel_sku and counts[r.channel_sku] > 1 and not rules.bind_all:
             result.duplicates.setdefault(r.channel_sku, []).append(r.external_id)
     # A listing unlinked by hand stays unlinked until it is linked by hand.
     todo = [r for r in rows if r.sku_id is None and r.channel_sku
-            and counts[r.channel_sku] == 1 and r.bound_by != UNLINKED]
+            and (counts[r.channel_sku] == 1 or rules.bind_all) and r.bound_by != UNLINKED]
     # A listing the channel does not count (a Gumroad product with no cap, an untracked
     # Shopify variant) is bound by SKU only to an unlimited SKU (stock_models.py).
     todo, result.unlimited = stock_models.split_unlimited_candidates(session, todo)
@@ -163,20 +169,26 @@ def auto_link(session: Session, account: str, now: datetime, *,
     session.execute(update(b).where(b.c.id == bindparam("bid"))
                     .values(sku_id=bindparam("sid"), bound_by="auto"),
                     [{"bid": r.id, "sid": ids[r.channel_sku]} for r in todo])
+    refresh_bound(session, account, [r.id for r in todo], now)
     cutoff = takeover.channel_time(session, account) if adopt_new else None
     kits = bundles.load(session)
     for r in todo:
         sku_id = ids[r.channel_sku]
         if r.channel_sku not in known:
             result.created.append(r.channel_sku)
+        # (`bind_all`: the first listing of a new SKU gives the count; an unignored
+        # listing never does on its own, see ignore.py.)
         if (adopt_new and known.get(r.channel_sku) is None and r.observed_qty is not None
+                and r.channel_sku not in result.adopted
+                and r.ignored not in ignore.NOT_ADOPTED_HERE
                 and sku_id not in kits):  # a bundle has no count of its own to adopt
-            # Its sales so far are in the count: they are history, on this listing only.
-            session.execute(update(b).where(b.c.id == r.id).values(history_until=cutoff))
             result.adopted[r.channel_sku] = r.observed_qty
             takeover.adopt_count(session, sku_id=sku_id, quantity=r.observed_qty,
                                  key=f"count:init:{r.channel_sku}",
                                  reason=f"first seen on {account}", now=now, account=account)
+        if r.channel_sku in result.adopted:
+            # Its sales so far are in the count: they are history, on this listing only.
+            session.execute(update(b).where(b.c.id == r.id).values(history_until=cutoff))
         takeover.book_pending(session, account, r.external_id, sku_id,
                               counted=r.channel_sku in result.adopted)
         result.linked.append((r.external_id, r.channel_sku))
@@ -270,7 +282,32 @@ def bundle_targets(session: Session, account: str, kits: bundles.Bundles, *, res
     return out
 
 
-def link(session: Session, account: str, external_id: str, sku: str) -> bool:
+def refresh_bound(session: Session, account: str, binding_ids: Sequence[int],
+                  now: datetime) -> None:
+    """Listings just bound, after a time unbound: nobody followed their sales, so believe
+    the newer of the last read and the old belief, less their own sales since; else a
+    sale the channel took off itself would look like a hand edit (deducted twice)."""
+    for chunk in range(0, len(binding_ids), CHUNK):
+        rows = session.execute(select(m.Binding.id, m.Binding.external_id,
+                                      m.Binding.read_qty, m.Binding.read_at,
+                                      m.Binding.observed_qty, m.Binding.observed_at)
+                               .where(m.Binding.id.in_(binding_ids[chunk:chunk + CHUNK]))).all()
+        base = {bid: (read_qty, read_at) if read_at is not None and (
+                    observed_at is None or read_at > observed_at) else (observed_qty, observed_at)
+                for bid, _, read_qty, read_at, observed_qty, observed_at in rows}
+        since = [at for _, at in base.values() if at is not None]
+        if not since:
+            continue
+        sold = pending.sold_after(session, account, [r.external_id for r in rows], min(since))
+        for bid, ext, _, _, believed, _ in rows:
+            qty, at = base[bid]
+            took = sum(n for made, n in sold.get(ext, []) if at is not None and made > at)
+            if qty is not None and qty - took != believed:
+                binding.believe_bound(session, bid, qty - took, now)
+
+
+def link(session: Session, account: str, external_id: str, sku: str,
+         now: datetime | None = None) -> bool:
     """Bind by hand; False when the listing is unknown.
 
     Sales already recorded for the listing while it was unbound are booked now (by the
@@ -278,11 +315,15 @@ def link(session: Session, account: str, external_id: str, sku: str) -> bool:
     nothing is ever booked twice.
     """
     sku_id = ensure_skus(session, {sku: ""})[sku]
+    was = session.execute(select(m.Binding.id, m.Binding.sku_id).where(
+        m.Binding.account == account, m.Binding.external_id == external_id)).first()
     res = session.execute(update(m.Binding).where(
         m.Binding.account == account, m.Binding.external_id == external_id)
         .values(sku_id=sku_id, bound_by="manual"))
     if not getattr(res, "rowcount", 0):
         return False
+    if was is not None and was.sku_id is None:  # a rebind's sales were followed all along
+        refresh_bound(session, account, [was.id], now or m.utcnow())
     takeover.book_pending(session, account, external_id, sku_id)
     account_state.request_full_plan(session, account)
     return True

@@ -148,6 +148,10 @@ class Binding(Base):
     # as opposed to observed_qty, what we believe it shows now (it follows sales).
     read_qty: Mapped[int | None] = mapped_column(Integer)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Ignored listings (ledger/ignore.py): "hand" (`oneshop ignore`), "config" (an
+    # account's `ignore` glob), "resumed" (ignored once, then not: never adopted from the
+    # channel on its own); NULL: never ignored.
+    ignored: Mapped[str | None] = mapped_column(String(20))
 
 
 class Order(Base):
@@ -191,6 +195,11 @@ class OrderLine(Base):
     # Units refunded on this line (restocked or not); only ever grows (a poll's overlap
     # may bring an older version of the order).
     refunded_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A line bound to no SKU that its account's takeover read: already in the adopted
+    # counts (history), so a later `oneshop link` never books it. Bound lines need no
+    # flag: their history movement's source key says so.
+    read_at_takeover: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                   server_default=false())
 
 
 class Movement(Base):

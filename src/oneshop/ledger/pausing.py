@@ -6,7 +6,7 @@ Three can hold an account, each for its own reason:
   `oneshop resume` or on its own at `pause_until`;
 - the channel's (Etsy `is_vacation` read true): no pushes and no hand edits folded in,
   until the channel says it is back;
-- refused credentials (`paused`): no job runs until they work again (`accountstate`).
+- refused credentials (`paused`): no job runs until they work again (`ledger.account_state`).
 
 Take a Session, never commit.
 """

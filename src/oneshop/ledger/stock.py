@@ -67,13 +67,15 @@ def fold_into_on_hand(session: Session, new: list[Any]) -> list[tuple[str, int, 
     return new
 
 
-def insert_movements(session: Session, moves: Sequence[Move]) -> list[tuple[str, int, int]]:
-    """Append movements not seen before and fold them into on_hand.
+def insert_movements(session: Session, moves: Sequence[Move],
+                     at: datetime | None = None) -> list[tuple[str, int, int]]:
+    """Append movements not seen before (stamped `at`, else now) and fold them into
+    on_hand.
 
     Returns (source_key, sku_id, delta) of the movements that were new. Inside an
     operator batch (`ledger.batches.operator_batch`) they carry its id.
     """
-    new = fold_into_on_hand(session, send_movements(session, moves)())
+    new = fold_into_on_hand(session, send_movements(session, moves, at)())
     batch_id = session.info.get(BATCH_KEY)
     if batch_id is not None and new:
         session.execute(update(m.Movement).where(m.Movement.source_key.in_(

@@ -49,6 +49,12 @@ def mark_taken_over(session: Session, account: str, watermark: datetime | None,
     state = account_state(session, account)
     state.adopted_at = now
     state.watermark_at = watermark
+    # Every order the takeover read is history, the newest (at the very watermark) too;
+    # a line with no SKU has no history movement to say so, so it is marked.
+    session.execute(update(m.OrderLine).where(
+        m.OrderLine.sku_id.is_(None), m.OrderLine.order_id.in_(
+            select(m.Order.id).where(m.Order.account == account))).values(
+        read_at_takeover=True))
 
 
 def taken_over(session: Session) -> list[str]:
@@ -56,6 +62,9 @@ def taken_over(session: Session) -> list[str]:
     return list(session.scalars(select(m.AccountState.account)
                                 .where(m.AccountState.adopted_at.is_not(None))
                                 .order_by(m.AccountState.account)))
+
+
+PENDING_REASON = "pending until the listing was linked"
 
 
 def book_pending(session: Session, account: str, external_id: str, sku_id: int, *,
@@ -68,7 +77,7 @@ def book_pending(session: Session, account: str, external_id: str, sku_id: int, 
     pulled, so they are all in it (history)."""
     pending = session.execute(
         select(m.OrderLine.id, m.OrderLine.external_id, m.OrderLine.quantity,
-               m.Order.external_id, m.Order.created_at)
+               m.Order.external_id, m.Order.created_at, m.OrderLine.read_at_takeover)
         .join(m.Order, m.Order.id == m.OrderLine.order_id)
         .where(m.Order.account == account, m.OrderLine.listing_external_id == external_id,
                m.OrderLine.sku_id.is_(None))).all()
@@ -79,22 +88,23 @@ def book_pending(session: Session, account: str, external_id: str, sku_id: int, 
         m.Binding.account == account, m.Binding.external_id == external_id))
     kits = bundles.load(session)  # a bundle listing's sales book its components
     booked = 0
-    for line_id, line, quantity, order, created_at in pending:
+    for line_id, line, quantity, order, created_at, read in pending:
         session.execute(update(m.OrderLine).where(m.OrderLine.id == line_id)
                         .values(sku_id=sku_id))
         key = f"sale:{account}:{order}:{line}"
         cutoff = own or cutoffs.watermark
-        if counted or not cutoffs.taken_over or (cutoff is not None and created_at < cutoff):
+        if (counted or read or not cutoffs.taken_over
+                or (cutoff is not None and created_at < cutoff)):
             for sid, _, k, why in bundles.expand(kits, sku_id, history.HISTORY, 0, key,
                                                  history.BEFORE_TAKEOVER):
                 stock.record_movement(session, sku_id=sid, kind=history.HISTORY, delta=0,
                                       source_key=k, account=account, reason=why)
             continue
-        moves = bundles.expand(kits, sku_id, "sale", -quantity, key,
-                               "booked when the listing was linked")
-        booked += min(stock.record_movement(session, sku_id=sid, kind="sale", delta=d,
-                                            source_key=k, account=account, reason=why)
-                      for sid, d, k, why in moves)
+        # Stamped with the order's own time: the SKU's history shows when it sold.
+        moves = bundles.expand(kits, sku_id, "sale", -quantity, key, PENDING_REASON)
+        new = stock.insert_movements(session, [
+            (sid, "sale", d, k, account, order, why) for sid, d, k, why in moves], created_at)
+        booked += 1 if new else 0  # a line, however many components it moved
     return booked
 
 

@@ -15,6 +15,7 @@ from oneshop.ledger.db import transaction
 from oneshop.ledger.drift import ChannelRestocks
 from oneshop.ledger.lowstock import check_low_stock
 from oneshop.ledger.oversell import check_oversells
+from oneshop.sync.notices import report_unlinked_sales
 from oneshop.sync.parts import Parts
 from oneshop.values import OrdersPage
 
@@ -71,20 +72,17 @@ class Pull:
         now = self.parts.clock()
         with transaction(self.parts.sessions) as s:
             restocks = ChannelRestocks.before(s, account, page.orders)
+            rules = self.parts.accounts.rules[account].listings
             booked = booking.record_orders(s, account, page.orders,
-                                         blind_writes=self._blind_writes(account),
-                                         cutoffs=self._cutoffs.get(account), now=now)
+                                           blind_writes=self._blind_writes(account),
+                                           cutoffs=self._cutoffs.get(account), now=now,
+                                           ignores=rules.ignores)
             restocks.after(s)
             alerts.reject(s, account, ORDERS, page.rejected, now)
             cursors.save_cursor(s, account, ORDERS, page.cursor, now)
             check_oversells(s, booked.sku_deltas, now)
             check_low_stock(s, self.parts.low_stock, booked.sku_deltas, now)
-            for listing_id, sku in booked.unlinked:
-                alerts.raise_alert(
-                    s, "unlinked_listing", "warning", "a sale is for a listing bound to no "
-                    "SKU; bind it with `oneshop link`", now=now, account=account,
-                    subject=f"{listing_id}:{sku}", remind=False,
-                    fields={"listing": listing_id, "channel_sku": sku})
+            report_unlinked_sales(s, account, booked.unlinked, rules, now)
         if observer is not None:
             observer.page_booked(account)
         summary.pages += 1

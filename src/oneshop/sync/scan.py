@@ -102,7 +102,8 @@ class Scan:
         """Bind new listings by SKU; the SKUs adopted from this channel (to push)."""
         now = self.parts.clock()
         with transaction(self.parts.sessions) as s:
-            linked = catalog.auto_link(s, account, now, adopt_new=self.adopt_new)
+            linked = catalog.auto_link(s, account, now, adopt_new=self.adopt_new,
+                                       rules=self.parts.accounts.rules[account].listings)
             report_links(s, account, linked, now)
             if linked.created and not linked.adopted and not self.adopt_new:
                 report_unadopted(s, account, linked.created, now)

@@ -35,7 +35,9 @@ class Settle:
                 catalog.believe_reads(s, seen, now)
             count += len(seen)
         with transaction(self.parts.sessions) as s:
-            report_links(s, account, catalog.auto_link(s, account, clock()), clock())
+            rules = self.parts.accounts.rules[account].listings
+            report_links(s, account, catalog.auto_link(s, account, clock(), rules=rules),
+                         clock())
         return count
 
     def read_settled(self, accounts: Sequence[str], counted: Sequence[str]) -> bool:

@@ -125,7 +125,9 @@ class SandboxShop:
         if take_over:
             from oneshop.adopt import adopt_with
 
-            application = self.build_app()
+            # On the sandboxes' clock: a read stamped by the wall clock would sit before
+            # or after their orders' times at random.
+            application = self.build_app(**({"clock": self.clock} if self.clock else {}))
             try:
                 adopt_with(application, source=None, force=False)
             finally:
