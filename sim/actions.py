@@ -76,7 +76,7 @@ class Actions:
             "shopify": self.sb("shopify").add_variant("E0-ebook", None, tracked=False),
             "gumroad": self.sb("gumroad").add_product("E-book", permalink="E0-ebook",
                                                       max_purchase_count=None)}
-        self.world.shop.skus = {"B0-preorder": {"backorder": n},
+        self.world.shop.skus = {**self.world.shop.skus, "B0-preorder": {"backorder": n},
                                 "E0-ebook": {"stock": "unlimited"}}
         self.trace(f"stock models: B0-preorder backorder={n}, E0-ebook unlimited")
 

@@ -37,7 +37,7 @@ class BundleActions:
             return
         parts = {plain[0]: 1, plain[1]: self.rng.choice([1, 2])}
         self.truth.bundles[KIT] = parts
-        self.act.world.shop.skus = {KIT: {"bundle": parts}}
+        self.act.world.shop.skus = {**self.act.world.shop.skus, KIT: {"bundle": parts}}
         makes = min(self.truth.initial[c] // q for c, q in parts.items())
         sb = self.act.sb
         self.truth.bundle_listings[KIT] = {
