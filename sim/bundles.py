@@ -110,7 +110,8 @@ class BundleActions:
                         if s.sku == comp and (s.kind, s.order_id) not in back)
         restocked = any(s.channel_restocked and s.sku == comp
                         and (s.kind, s.order_id) not in back for s in self.truth.sales)
-        left = (self.ledger.on_hand(comp) - unbooked
+        # A backordered component may sell below 0 (docs/stock-models.md).
+        left = (self.ledger.on_hand(comp) + self.truth.backorder.get(comp, 0) - unbooked
                 + self.ledger.pending_cuts(comp, self.truth.edits))
         return left, returning, not unbooked and not restocked and comp not in self.truth.edited
 
@@ -146,7 +147,8 @@ def bundle_problems(s: Session, truth: Truth, shown: Any) -> list[str]:
     for kit, parts in truth.bundles.items():
         if on_hand.get(kit, 0) != 0:
             found.append(f"bundle {kit} has stock of its own: {on_hand[kit]}")
-        makes = min(int(on_hand.get(c, 0)) // q for c, q in parts.items())
+        makes = min((int(on_hand.get(c, 0)) + truth.backorder.get(c, 0)) // q
+                    for c, q in parts.items())
         want = truth.published(makes)
         for kind, ext in sorted(truth.bundle_listings[kit].items()):
             if kind == "shopify":

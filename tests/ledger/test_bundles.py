@@ -3,7 +3,7 @@ what each channel is told, and hand edits never adopted into a bundle."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from oneshop.ledger import bundles, catalog, drift, stock
@@ -121,6 +121,17 @@ def test_a_bundle_shows_its_scarcest_component_through_the_channels_rules(
         card = stock.sku_ids(s, ["CARD-SET"])["CARD-SET"]
     # Asked for a component, the plan answers for every bundle containing it too.
     assert published(factory, "etsy", sku_ids=[card]) == {"CARD-SET": 1, "GIFT-SET": 0}
+
+
+def test_a_backordered_component_lends_its_backorder_to_the_bundle(
+        factory: sessionmaker[Session]) -> None:
+    """A component that may sell below 0 (`backorder = 4`) is told on_hand + 4; the
+    bundle counts the same units (Shopify derives its own bundles that way too)."""
+    setup(factory, mugs=5, cards=1)
+    with transaction(factory) as s:
+        s.execute(update(m.Sku).where(m.Sku.sku == "CARD-SET").values(backorder=4))
+    bind(factory, "etsy", {"1": ("MUG-BLUE", 5), "2": ("CARD-SET", 5), "3": ("GIFT-SET", 2)})
+    assert published(factory, "etsy") == {"MUG-BLUE": 5, "CARD-SET": 5, "GIFT-SET": 2}
 
 
 def test_a_bundle_is_never_published_while_a_component_is_unknown(

@@ -99,13 +99,16 @@ def available(parts: Sequence[Component], on_hand: Mapping[int, int | None]) -> 
 
 
 def component_stock(session: Session, bundles: Bundles) -> dict[int, int | None]:
-    """on_hand of every component (None: not adopted)."""
+    """What every component can still sell (None: not adopted): on_hand plus its
+    `backorder`, as its own listings are told (and as Shopify derives its bundles)."""
     ids = sorted({c.sku_id for _, parts in bundles.values() for c in parts})
     if not ids:
         return {}
     rows: Any = session.connection().execute(
-        select(m.Sku.id, m.Sku.on_hand, m.Sku.adopted_at).where(m.Sku.id.in_(ids)))
-    return {sid: (on_hand if adopted is not None else None) for sid, on_hand, adopted in rows}
+        select(m.Sku.id, m.Sku.on_hand + m.Sku.backorder, m.Sku.adopted_at)
+        .where(m.Sku.id.in_(ids)))
+    return {sid: (sellable if adopted is not None else None)
+            for sid, sellable, adopted in rows}
 
 
 def availability(session: Session, bundles: Bundles | None = None) -> dict[int, int | None]:
