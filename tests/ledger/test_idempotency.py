@@ -191,3 +191,18 @@ def test_an_older_version_of_an_order_never_overwrites_a_newer_one(database_url:
     with factory() as s:
         assert s.scalar(select(m.Order.status)) == "cancelled"
     engine.dispose()
+
+
+def test_an_order_twice_in_one_page_books_its_lines_once_with_the_most_refunded(
+        factory: sessionmaker[Session]) -> None:
+    """A page may carry one order twice (a channel's overlap): its lines are one upsert
+    each (PostgreSQL refuses to touch a row twice in one statement)."""
+    from dataclasses import replace
+
+    seed_skus(factory, {"A": 5})
+    first = order("o1", line("1", "A", 2))
+    refunded = replace(first, lines=(replace(first.lines[0], refunded_quantity=1),))
+    record(factory, "shop", [refunded, first])
+    assert stock(factory)["A"] == 3
+    with factory() as s:
+        assert s.scalars(select(m.OrderLine.refunded_quantity)).all() == [1]

@@ -165,9 +165,15 @@ def _send(session: Session, rows: _PageRows,
     insert while the lines are sent; a result waits for all sent before it."""
     ids, booked.new_orders = order_ids()
     new_moves = stock.send_movements(session, rows.moves, now)
+    # One row per line (an upsert cannot touch a row twice: a page may carry an order
+    # twice); the most units refunded wins, as LINE_CONFLICT does across pages.
+    lines: dict[tuple[int, str], list[Any]] = {}
     for row in rows.lines:
         row[0] = ids[row[0]]
-    bulk.insert_rows(session, bulk.table_of(m.OrderLine), LINE_COLUMNS, rows.lines,
+        was = lines.get((row[0], row[1]))
+        if was is None or row[-1] > was[-1]:
+            lines[(row[0], row[1])] = row
+    bulk.insert_rows(session, bulk.table_of(m.OrderLine), LINE_COLUMNS, list(lines.values()),
                      LINE_CONFLICT)
     followed: list[str] = []
     for key, sku_id, delta in stock.fold_into_on_hand(session, new_moves()):
